@@ -1,0 +1,227 @@
+"""The command line without a window: ``train`` and ``evaluate``.
+
+No Qt and no TensorFlow are imported on these paths, so they start fast. A user error prints
+one sentence on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from core.config import PRESETS, TrainConfig, preset
+from core.data import load_mnist
+from core.errors import ConfigError, UserError
+from core.metrics import accuracy, confusion_matrix, precision_recall
+from core.model_io import load_model, save_model
+from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from core.optim import OPTIMIZERS
+from core.train import EpochReport, Trainer
+
+USER_ERROR = 2
+INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one sentence rather than a usage block."""
+
+    def error(self, message):
+        self.exit(USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Train, evaluate and watch a multilayer perceptron "
+                     "written in NumPy learn MNIST. With no command, the window opens.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a network and save it",
+                                description="Train a network on MNIST and save it. A preset "
+                                "gives every setting; each flag overrides one.")
+    train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
+                       help="classic: the original 784-20-20-20-10 sigmoid net with squared "
+                       "error and plain SGD; fast: 784-256-128-10 ReLU, softmax, cross-entropy, "
+                       "Adam (default: fast)")
+    train.add_argument("--layers", type=_sizes, help="layer sizes, e.g. 784,256,128,10")
+    train.add_argument("--activation", dest="hidden", choices=HIDDEN_ACTIVATIONS,
+                       help="activation of the hidden layers")
+    train.add_argument("--output", choices=OUTPUT_ACTIVATIONS, help="activation of the output layer")
+    train.add_argument("--loss", choices=tuple(LOSSES), help="mse: mean squared error; ce: cross-entropy")
+    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--lr-decay", type=float, help="multiply the learning rate by this after each epoch")
+    train.add_argument("--momentum", type=float, help="momentum coefficient (optimizer momentum)")
+    train.add_argument("--weight-decay", type=float, help="L2 weight decay lambda")
+    train.add_argument("--batch-size", type=int, help="samples per mini-batch (1 to the training set)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int, help="seed of the initial weights and of the shuffling")
+    _add_data_flags(train)
+    train.add_argument("--out", default="brain.npz", help="where to save the model (default: brain.npz)")
+
+    evaluate = commands.add_parser("evaluate", help="test a saved network",
+                                   description="Test accuracy, confusion matrix, per-digit "
+                                   "precision and recall, and sample predictions of a saved model.")
+    evaluate.add_argument("model", metavar="FILE", help="a brain.npz saved by train")
+    _add_data_flags(evaluate)
+    return parser
+
+
+def _add_data_flags(parser):
+    parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of "
+                        "IDX files (default: assets/mnist.npz, then ~/.keras/datasets/mnist.npz)")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="use only the first N training and N test images (quick tries)")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes separated by commas, like 784,256,128,10, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted; nothing was saved", file=sys.stderr)
+        return INTERRUPTED
+
+
+# --- train ------------------------------------------------------------------------------------
+
+FLAGS_TO_CONFIG = {"layers": "sizes", "hidden": "hidden", "output": "output", "loss": "loss",
+                   "optimizer": "optimizer", "lr": "lr", "lr_decay": "lr_decay",
+                   "momentum": "momentum", "weight_decay": "weight_decay",
+                   "batch_size": "batch_size", "epochs": "epochs", "seed": "seed"}
+
+
+def config_from_args(args) -> TrainConfig:
+    changes = {field: getattr(args, flag) for flag, field in FLAGS_TO_CONFIG.items()
+               if getattr(args, flag) is not None}
+    return preset(args.preset).replace(**changes)
+
+
+def load_data(args):
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    data = load_mnist(args.data)
+    return data.limit(args.limit, args.limit) if args.limit else data
+
+
+def train(args) -> int:
+    config = config_from_args(args)
+    data = load_data(args)
+    trainer = Trainer(data, config)
+    net = trainer.net
+    print(f"training {'-'.join(map(str, net.sizes))} {net.hidden.name}/{net.output.name} "
+          f"with {net.loss.name} and {config.optimizer} (lr {config.lr:g}, batch "
+          f"{config.batch_size}) on {len(data.x_train)} images from {data.source}", flush=True)
+    progress = ProgressBar(sys.stderr)
+    started = time.perf_counter()
+    for report in trainer.run():
+        if isinstance(report, EpochReport):
+            progress.clear()
+            print(f"epoch {report.epoch:>{len(str(report.epochs))}}/{report.epochs}  "
+                  f"cost {report.cost:.4f}  train {report.train_accuracy:.4f}  "
+                  f"test {report.test_accuracy:.4f}  {report.seconds:.1f} s", flush=True)
+        else:
+            progress.show(report)
+    meta = {"epochs": trainer.epoch, "test_accuracy": trainer.test_accuracy,
+            "seconds": round(time.perf_counter() - started, 2), "config": config.as_dict(),
+            "dataset": data.source, "train_images": len(data.x_train)}
+    save_model(args.out, net, meta)
+    print(f"saved {args.out}")
+    print(f"test accuracy: {trainer.test_accuracy:.4f}")
+    return 0
+
+
+class ProgressBar:
+    """One line on a terminal, redrawn at most ten times a second; silent when not a terminal."""
+
+    def __init__(self, stream, width: int = 30):
+        self.stream, self.width = stream, width
+        self.active = stream.isatty()
+        self.last = 0.0
+
+    def show(self, report) -> None:
+        now = time.monotonic()
+        if not self.active or (now - self.last < 0.1 and report.batch != report.batches):
+            return
+        self.last = now
+        done = int(self.width * report.batch / report.batches)
+        self.stream.write(f"\repoch {report.epoch}/{report.epochs} [{'#' * done}{'.' * (self.width - done)}] "
+                          f"{100 * report.batch // report.batches:3d}%  cost {report.cost:.4f}  "
+                          f"{report.samples_per_sec:,.0f} samples/s ")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.active:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+# --- evaluate ---------------------------------------------------------------------------------
+
+
+def evaluate(args) -> int:
+    net, meta = load_model(args.model)
+    data = load_data(args)
+    probabilities = net.predict_proba(data.x_test)
+    predicted = probabilities.argmax(axis=1)
+    labels = data.y_test
+    counts = confusion_matrix(labels, predicted)
+    precision, recall = precision_recall(counts)
+    trained = f", trained {meta['epochs']} epochs" if "epochs" in meta else ""
+    date = f" on {meta['date'][:10]}" if "date" in meta else ""
+    print(f"model {args.model}: {'-'.join(map(str, net.sizes))} {net.hidden.name}/"
+          f"{net.output.name} with {net.loss.name}{trained}{date}")
+    print(f"evaluated on {len(labels)} test images from {data.source}\n")
+    print("confusion matrix (rows: true digit, columns: predicted digit)")
+    print("      " + "".join(f"{j:>6}" for j in range(10)))
+    for i, row in enumerate(counts):
+        print(f"{i:>6}" + "".join(f"{c:>6}" for c in row))
+    print("\ndigit  precision  recall")
+    for digit in range(10):
+        print(f"{digit:>5}  {precision[digit]:>9.4f}  {recall[digit]:>6.4f}")
+    print("\nsample predictions (the first test images, then the most confident mistakes)")
+    wrong = np.flatnonzero(predicted != labels)
+    worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:3]
+    samples = [i for i in range(min(3, len(labels)))] + [int(i) for i in worst]
+    print(side_by_side([digit_art(data.x_test[i].reshape(28, 28)) for i in samples],
+                       [f"#{i}: {predicted[i]} " + ("right" if predicted[i] == labels[i] else
+                                                     f"WRONG, is {labels[i]}") for i in samples]))
+    print(f"test accuracy: {accuracy(predicted, labels):.4f}")
+    return 0
+
+
+SHADES = " .:-=+*#%@"
+
+
+def digit_art(image: np.ndarray) -> list[str]:
+    """A 28x28 image in [0, 1] as 14 lines of 28 characters (two pixel rows per line, since a
+    character is about twice as tall as it is wide)."""
+    rows = image.reshape(14, 2, 28).max(axis=1)
+    levels = np.minimum((rows * len(SHADES)).astype(int), len(SHADES) - 1)
+    return ["".join(SHADES[v] for v in row) for row in levels]
+
+
+def side_by_side(pictures: list[list[str]], captions: list[str], gap: int = 3) -> str:
+    width = max(len(pictures[0][0]), *(len(c) for c in captions)) if pictures else 0
+    lines = ["".join(c.ljust(width + gap) for c in captions).rstrip()]
+    for k in range(len(pictures[0]) if pictures else 0):
+        lines.append("".join(p[k].ljust(width + gap) for p in pictures).rstrip())
+    return "\n".join(lines)
+
+
+COMMANDS = {"train": train, "evaluate": evaluate}

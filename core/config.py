@@ -1,0 +1,82 @@
+"""Training settings: one frozen dataclass that checks itself, and the named presets."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from core.errors import ConfigError
+from core.network import check_architecture
+from core.optim import OPTIMIZERS
+
+N_INPUTS = 784  # one input per pixel of a 28x28 image
+N_CLASSES = 10  # one output per digit
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    sizes: tuple[int, ...] = (784, 20, 20, 20, 10)
+    hidden: str = "sigmoid"  # activation of the hidden layers
+    output: str = "sigmoid"  # activation of the output layer
+    loss: str = "mse"
+    optimizer: str = "sgd"
+    lr: float = 3.0  # the learning rate, eta
+    lr_decay: float = 1.0  # eta is multiplied by this after every epoch
+    momentum: float = 0.9  # mu, used by the momentum optimiser only
+    weight_decay: float = 0.0  # lambda of the L2 penalty
+    batch_size: int = 10
+    epochs: int = 10
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "sizes", tuple(self.sizes))
+        check_architecture(self.sizes, self.hidden, self.output, self.loss)
+        if self.sizes[0] != N_INPUTS:
+            raise ConfigError(f"the first layer must have {N_INPUTS} neurons, one per pixel of a "
+                              f"28x28 image, got {self.sizes[0]}")
+        if self.sizes[-1] != N_CLASSES:
+            raise ConfigError(f"the last layer must have {N_CLASSES} neurons, one per digit, "
+                              f"got {self.sizes[-1]}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        check_learning_rate(self.lr)
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"the learning-rate decay must be above 0 and at most 1, got {self.lr_decay}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ConfigError(f"momentum must be at least 0 and below 1, got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0.0):
+            raise ConfigError(f"weight decay must be a finite number of at least 0, got {self.weight_decay}")
+        for name in ("batch_size", "epochs"):
+            value = getattr(self, name)
+            if value < 1:
+                raise ConfigError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
+        if self.seed < 0:
+            raise ConfigError(f"the seed must be at least 0, got {self.seed}")
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some settings changed, checked again."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def check_learning_rate(lr: float) -> None:
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0.0):
+        raise ConfigError(f"the learning rate must be a finite number above 0, got {lr}")
+
+
+PRESETS = {
+    # The original program: three hidden layers of 20 sigmoids, squared error, plain SGD.
+    "classic": TrainConfig(),
+    # A modern small network: ReLU, softmax with cross-entropy, Adam.
+    "fast": TrainConfig(sizes=(784, 256, 128, 10), hidden="relu", output="softmax", loss="ce",
+                        optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=128, epochs=15),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,203 @@
+"""MNIST as arrays: where it is looked for, how it is checked, how it is scaled for the network.
+
+Looked for in this order, the first that exists wins (a file that exists but is broken is an
+error, not a reason to look further):
+
+    1. the path given by the user (``--data``): a Keras-style .npz with x_train, y_train, x_test,
+       y_test, or a folder with the four IDX files of LeCun's distribution, gzipped or not
+    2. assets/mnist.npz, shipped with the program
+    3. ~/.keras/datasets/mnist.npz, read with np.load (never through Keras, which deletes a
+       cached file whose checksum it does not expect)
+    4. tf.keras.datasets.mnist.load_data(), the only place TensorFlow is imported, at that moment
+"""
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DataError
+from core.npzio import check_readable_file, read_npz
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+KERAS_CACHE = Path.home() / ".keras" / "datasets"
+IMAGE_SHAPE = (28, 28)
+MAX_IMAGES = 1_000_000  # per split; a header claiming more is refused before reading
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+IDX_FILES = {  # key -> the start of the file's name in LeCun's distribution
+    "x_train": "train-images", "y_train": "train-labels",
+    "x_test": "t10k-images", "y_test": "t10k-labels",
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as rows of 784 floats in [0, 1] (float32) and labels as digits (uint8)."""
+    x_train: np.ndarray  # (N, 784)
+    y_train: np.ndarray  # (N,)
+    x_test: np.ndarray  # (M, 784)
+    y_test: np.ndarray  # (M,)
+    source: str  # where it was read from, for messages and for brain.npz
+
+    def limit(self, n_train: int | None = None, n_test: int | None = None) -> "Dataset":
+        """The first n_train training and n_test test samples (views, not copies)."""
+        return Dataset(self.x_train[:n_train], self.y_train[:n_train],
+                       self.x_test[:n_test], self.y_test[:n_test], self.source)
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) -> float32 rows (N, 784) in [0, 1]: what the network sees."""
+    x = images.reshape(len(images), -1).astype(np.float32)
+    x *= 1.0 / 255.0
+    x.flags.writeable = False
+    return x
+
+
+def one_hot(labels: np.ndarray, n_classes: int = 10, dtype=np.float32) -> np.ndarray:
+    """Digits (B,) -> target rows (B, 10) with a single 1."""
+    y = np.zeros((len(labels), n_classes), dtype=dtype)
+    y[np.arange(len(labels)), labels] = 1.0
+    return y
+
+
+def load_mnist(path=None, *, assets: Path = ASSETS, keras_cache: Path = KERAS_CACHE,
+               download: bool = True) -> Dataset:
+    """MNIST from the first place that has it (see the module's docstring)."""
+    if path is not None:
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise DataError(f"cannot read dataset '{path}': no such file or folder")
+        return read_dataset(path)
+    tried = []
+    for candidate in (assets / "mnist.npz", keras_cache / "mnist.npz"):
+        if candidate.exists():
+            return read_dataset(candidate)
+        tried.append(f"{candidate} (missing)")
+    if download:
+        try:
+            return _download_with_tensorflow()
+        except DataError as exc:
+            tried.append(f"TensorFlow's download ({exc})")
+    raise DataError("no MNIST found: tried --data (not given), " + ", ".join(tried))
+
+
+def read_dataset(path: Path) -> Dataset:
+    path = Path(path)
+    if path.is_dir():
+        arrays = {key: read_idx(_find_idx(path, key), key) for key in KEYS}
+    else:
+        limit = 2 * MAX_IMAGES * (math.prod(IMAGE_SHAPE) + 8)
+        arrays = read_npz(path, "dataset", max_bytes=limit, error=DataError)
+        missing = [k for k in KEYS if k not in arrays]
+        if missing:
+            raise DataError(f"cannot read dataset '{path}': it lacks {', '.join(missing)} "
+                            f"(a dataset needs {', '.join(KEYS)})")
+    return _checked(arrays, str(path))
+
+
+def _checked(arrays: dict, source: str) -> Dataset:
+    """Check shapes, types and labels, then scale: a Dataset or one sentence naming the fault."""
+    where = f"dataset '{source}'"
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE or len(x) == 0:
+            raise DataError(f"{where}: x_{split} must hold 28x28 images, shape (N, 28, 28), "
+                            f"got {x.shape}")
+        if x.dtype != np.uint8:
+            raise DataError(f"{where}: x_{split} must hold pixel values 0-255 as uint8, got {x.dtype}")
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{where}: y_{split} must be a list of whole-number labels, got "
+                            f"shape {y.shape} of {y.dtype}")
+        if len(y) != len(x):
+            raise DataError(f"{where}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels")
+        if y.min() < 0 or y.max() > 9:
+            bad = y[(y < 0) | (y > 9)][0]
+            raise DataError(f"{where}: y_{split} holds the label {bad}, but labels must be digits 0-9")
+    return Dataset(normalize(arrays["x_train"]), _labels(arrays["y_train"]),
+                   normalize(arrays["x_test"]), _labels(arrays["y_test"]), source)
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    y = y.astype(np.uint8)
+    y.flags.writeable = False
+    return y
+
+
+def _find_idx(folder: Path, key: str) -> Path:
+    stem = IDX_FILES[key]
+    found = sorted(p for p in folder.iterdir() if p.name.startswith(stem) and "idx" in p.name)
+    if not found:
+        raise DataError(f"cannot read dataset '{folder}': no {stem}-idx file in it (an IDX "
+                        f"folder needs {', '.join(s + '-idx…' for s in IDX_FILES.values())})")
+    return found[0]
+
+
+def read_idx(path: Path, key: str) -> np.ndarray:
+    """One IDX file (LeCun's format), gzipped or not: images (N, 28, 28) or labels (N,), uint8.
+
+    The header is a magic number 0x00 0x00 <type> <ndim> and ndim big-endian uint32 sizes. The
+    sizes are checked before any data is read, and no more data is read than they claim."""
+    check_readable_file(path, "dataset file", DataError)
+    where = f"dataset file '{path}'"
+    want_ndim = 3 if key.startswith("x") else 1
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] != 0x08:
+                raise DataError(f"{where}: not an IDX file of bytes (magic {magic.hex() or 'missing'})")
+            ndim = magic[3]
+            if ndim != want_ndim:
+                raise DataError(f"{where}: expected {'images' if want_ndim == 3 else 'labels'} "
+                                f"with {want_ndim} dimensions, the header says {ndim}")
+            dims = np.frombuffer(f.read(4 * ndim), dtype=">u4")
+            if len(dims) != ndim:
+                raise DataError(f"{where}: the header is cut short")
+            shape = tuple(int(d) for d in dims)
+            if want_ndim == 3 and shape[1:] != IMAGE_SHAPE:
+                raise DataError(f"{where}: images must be 28x28, the header says {shape[1]}x{shape[2]}")
+            if shape[0] > MAX_IMAGES:
+                raise DataError(f"{where}: the header claims {shape[0]:,} items, more than the "
+                                f"{MAX_IMAGES:,} accepted; the file is damaged or not MNIST")
+            n_bytes = math.prod(shape)
+            data = _read_exactly(f, n_bytes)
+            if len(data) < n_bytes:
+                raise DataError(f"{where}: the header claims {shape[0]:,} items but the file "
+                                f"ends after {len(data):,} of {n_bytes:,} bytes; it is truncated")
+    except DataError:
+        raise
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{where}: the file is damaged ({exc})") from None
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _read_exactly(f, n: int, chunk: int = 1 << 24) -> bytes:
+    """Up to n bytes, read in chunks so a header that lies about n allocates nothing large."""
+    parts, have = [], 0
+    while have < n:
+        part = f.read(min(chunk, n - have))
+        if not part:
+            break
+        parts.append(part)
+        have += len(part)
+    return b"".join(parts)
+
+
+def _download_with_tensorflow() -> Dataset:
+    """The last resort: TensorFlow downloads MNIST into ~/.keras/datasets."""
+    try:
+        import tensorflow as tf  # costly (seconds, hundreds of MB): imported only here
+    except ImportError:
+        raise DataError("TensorFlow is not installed") from None
+    try:
+        (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data()
+    except Exception as exc:  # network errors come in many types; all mean the same here
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"failed: {first_line}") from None
+    return _checked({"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test},
+                    "tf.keras.datasets.mnist")

@@ -1,0 +1,267 @@
+"""A multilayer perceptron and its backpropagation, written to be read next to the maths.
+
+Notation, used by every module of ``core``:
+
+    sizes      [n_0, n_1, ..., n_L]: n_0 = 784 inputs, n_L = 10 outputs, L weight layers
+    B          the batch size; the batch dimension comes first in every array
+    a[0]       the input batch                              (B, n_0)
+    W[l]       the weights from layer l to layer l+1        (n_l, n_{l+1})
+    b[l]       the biases of layer l+1                      (n_{l+1},)
+    z[l+1]     = a[l] @ W[l] + b[l], the weighted input     (B, n_{l+1})
+    a[l+1]     = f(z[l+1]): f is the hidden activation, or the output activation when l+1 = L
+    y          the targets, one row of ten per sample       (B, n_L)
+    C          the cost: the mean over the batch of the per-sample loss
+    delta[l]   = dC_x/dz[l], the error of layer l for each sample x  (B, n_l)
+
+Backpropagation (the four equations of Nielsen's chapter 2, vectorised over the batch):
+
+    delta[L]   = loss.delta(a[L], y, output)                   (BP1; see ``Loss``)
+    delta[l]   = (delta[l+1] @ W[l].T) * f'(z[l])               (BP2)
+    dC/db[l]   = mean over the batch of delta[l+1]              (BP3)
+    dC/dW[l]   = a[l].T @ delta[l+1] / B                        (BP4)
+
+The derivatives f'(z) are computed from the stored outputs a = f(z) (sigmoid' = a (1 - a),
+tanh' = 1 - a^2, relu' = [a > 0]), so the forward pass keeps only the activations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from core.errors import ConfigError
+
+# --- activations ------------------------------------------------------------------------------
+# Each works in place on z and returns it, now holding a = f(z). Each backward multiplies an
+# incoming gradient g = dC/da by da/dz, in place on g, using only the outputs a.
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    # sigmoid(z) = (1 + tanh(z / 2)) / 2: the same function, but it cannot overflow.
+    np.multiply(z, 0.5, out=z)
+    np.tanh(z, out=z)
+    z += 1.0
+    z *= 0.5
+    return z
+
+
+def sigmoid_backward(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    g *= a * (1.0 - a)  # sigmoid'(z) = a (1 - a)
+    return g
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def tanh_backward(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    g *= 1.0 - a * a  # tanh'(z) = 1 - a^2
+    return g
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0, out=z)
+
+
+def relu_backward(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    g[a <= 0.0] = 0.0  # relu'(z) = 1 where z > 0, else 0 (0 at z = 0 by convention)
+    return g
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    # Subtracting the row maximum changes nothing mathematically and keeps exp() finite.
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def softmax_backward(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # Softmax mixes its outputs, so da/dz is a matrix: da_i/dz_j = a_i (1[i=j] - a_j).
+    # Its product with g, row by row: dC/dz_j = a_j (g_j - sum_i g_i a_i).
+    g -= (g * a).sum(axis=1, keepdims=True)
+    g *= a
+    return g
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    backward: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    init: str  # "glorot" or "he": the initialisation that keeps this activation's signal alive
+
+
+ACTIVATIONS = {
+    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_backward, "glorot"),
+    "tanh": Activation("tanh", tanh, tanh_backward, "glorot"),
+    "relu": Activation("relu", relu, relu_backward, "he"),
+    "softmax": Activation("softmax", softmax, softmax_backward, "glorot"),
+}
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
+
+# --- losses -----------------------------------------------------------------------------------
+# Each loss is a small object, as in Nielsen's network2.py: ``fn`` is the cost of a batch (the
+# mean of the per-sample losses) and ``delta`` is the output error delta[L] = dC_x/dz[L].
+
+
+class MeanSquaredError:
+    """C_x = 1/2 sum_j (a_j - y_j)^2, the loss of the original program."""
+
+    name = "mse"
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray, output: Activation) -> float:
+        return float(0.5 * np.square(a - y).sum() / len(a))
+
+    @staticmethod
+    def delta(a: np.ndarray, y: np.ndarray, output: Activation) -> np.ndarray:
+        # dC_x/da = a - y, then through the output activation: (a - y) * f'(z) for sigmoid.
+        return output.backward(a, a - y)
+
+
+class CrossEntropy:
+    """Softmax output: C_x = -sum_j y_j ln a_j. Sigmoid output: each output is its own
+    yes/no question, C_x = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)]."""
+
+    name = "ce"
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray, output: Activation) -> float:
+        tiny = np.finfo(a.dtype).tiny  # ln(0) would be -inf; a tiny floor keeps the cost finite
+        cost = y * np.log(np.maximum(a, tiny))
+        if output.name == "sigmoid":
+            cost += (1.0 - y) * np.log(np.maximum(1.0 - a, tiny))
+        return float(-cost.sum() / len(a))
+
+    @staticmethod
+    def delta(a: np.ndarray, y: np.ndarray, output: Activation) -> np.ndarray:
+        # For softmax and for sigmoid alike, f'(z) cancels the 1/a of the logarithm's
+        # derivative, leaving delta = a - y: no vanishing gradient when a saturates.
+        return a - y
+
+
+LOSSES = {"mse": MeanSquaredError, "ce": CrossEntropy}
+
+
+# --- the network ------------------------------------------------------------------------------
+
+
+class Network:
+    """Weights ``W[l]`` (n_l, n_{l+1}) and biases ``b[l]`` (n_{l+1},), with the activations and
+    the loss that give them meaning. float32 unless asked otherwise (the gradient check uses
+    float64)."""
+
+    def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss="mse",
+                 W=None, b=None, dtype=np.float32):
+        check_architecture(sizes, hidden, output, loss)
+        self.sizes = tuple(int(n) for n in sizes)
+        self.hidden = ACTIVATIONS[hidden]
+        self.output = ACTIVATIONS[output]
+        self.loss = LOSSES[loss]
+        self.dtype = np.dtype(dtype)
+        if W is None:
+            W = [np.zeros((m, n)) for m, n in zip(self.sizes[:-1], self.sizes[1:])]
+        if b is None:
+            b = [np.zeros(n) for n in self.sizes[1:]]
+        self.W = [np.array(w, dtype=self.dtype) for w in W]  # always our own copies
+        self.b = [np.array(v, dtype=self.dtype) for v in b]
+        for l, (w, v) in enumerate(zip(self.W, self.b)):
+            expected = (self.sizes[l], self.sizes[l + 1])
+            if w.shape != expected or v.shape != expected[1:]:
+                raise ConfigError(f"layer {l + 1} expects weights {expected} and biases "
+                                  f"{expected[1:]}, got {w.shape} and {v.shape}")
+
+    @classmethod
+    def initialised(cls, sizes, hidden="sigmoid", output="sigmoid", loss="mse", seed=0,
+                    dtype=np.float32) -> "Network":
+        """Fresh weights from ``np.random.default_rng(seed)``: Glorot uniform before sigmoid,
+        tanh and softmax, He normal before ReLU; biases zero."""
+        net = cls(sizes, hidden, output, loss, dtype=dtype)
+        rng = np.random.default_rng(seed)
+        for l, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
+            if net.activation(l).init == "he":
+                W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+            else:
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                W = rng.uniform(-limit, limit, size=(n_in, n_out))
+            net.W[l] = W.astype(net.dtype)
+        return net
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.W)
+
+    def activation(self, l: int) -> Activation:
+        """The activation applied after weight layer ``l``."""
+        return self.output if l == self.n_layers - 1 else self.hidden
+
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's activations [a[0], a[1], ..., a[L]] for a batch x of shape (B, 784)."""
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ConfigError(f"the network expects inputs of shape (B, {self.sizes[0]}), "
+                              f"got {x.shape}")
+        activations = [x]
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            z = activations[-1] @ W  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
+            z += b
+            activations.append(self.activation(l).forward(z))  # in place: z now holds a
+        return activations
+
+    def predict_proba(self, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """The output layer a[L] for x, computed in chunks so memory stays small."""
+        x = np.asarray(x)
+        if len(x) <= chunk:
+            return self.forward(x)[-1]
+        return np.concatenate([self.forward(x[i:i + chunk])[-1] for i in range(0, len(x), chunk)])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The predicted digit of each row of x."""
+        return self.predict_proba(x).argmax(axis=1)
+
+    def cost(self, x: np.ndarray, y: np.ndarray) -> float:
+        return self.loss.fn(self.forward(x)[-1], y, self.output)
+
+    def backprop(self, x: np.ndarray, y: np.ndarray):
+        """The cost of the batch and its gradient: (C, dC/dW, dC/db, a[L]), with dC/dW[l] shaped
+        like W[l] and dC/db[l] like b[l]. x is (B, 784), y is (B, 10)."""
+        activations = self.forward(x)
+        a_L = activations[-1]
+        B = len(x)
+        cost = self.loss.fn(a_L, y, self.output)
+        nabla_W = [None] * self.n_layers
+        nabla_b = [None] * self.n_layers
+        delta = self.loss.delta(a_L, y, self.output)  # BP1, (B, n_L)
+        for l in range(self.n_layers - 1, -1, -1):
+            nabla_W[l] = activations[l].T @ delta  # BP4: (n_l, B) @ (B, n_{l+1}) -> (n_l, n_{l+1})
+            nabla_W[l] /= B
+            nabla_b[l] = delta.mean(axis=0)  # BP3
+            if l > 0:  # the input layer has no error to pass on, so that product is skipped
+                delta = delta @ self.W[l].T  # BP2: (B, n_{l+1}) @ (n_{l+1}, n_l) -> (B, n_l)
+                self.hidden.backward(activations[l], delta)
+        return cost, nabla_W, nabla_b, a_L
+
+    def copy(self) -> "Network":
+        return Network(self.sizes, self.hidden.name, self.output.name, self.loss.name,
+                       self.W, self.b, self.dtype)
+
+    def all_finite(self) -> bool:
+        return all(np.isfinite(p).all() for p in (*self.W, *self.b))
+
+
+def check_architecture(sizes, hidden: str, output: str, loss: str) -> None:
+    """Raise ConfigError with one sentence if these cannot make a network."""
+    if len(sizes) < 2:
+        raise ConfigError(f"a network needs at least an input and an output layer, got sizes {list(sizes)}")
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"layer sizes must be positive whole numbers, got {list(sizes)}")
+    if hidden not in HIDDEN_ACTIVATIONS:
+        raise ConfigError(f"unknown hidden activation {hidden!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}")
+    if output not in OUTPUT_ACTIVATIONS:
+        raise ConfigError(f"unknown output activation {output!r}; choose one of {', '.join(OUTPUT_ACTIVATIONS)}")
+    if loss not in LOSSES:
+        raise ConfigError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")

@@ -1,0 +1,89 @@
+"""Optimisers: how a gradient becomes a change of the weights.
+
+Each works in place on the parameters it is given (the weights W[l] and biases b[l], in the
+notation of ``core.network``), with eta the learning rate and g = dC/dp the gradient:
+
+    sgd        p <- p - eta g
+    momentum   v <- mu v - eta g ;  p <- p + v
+    adam       m <- beta1 m + (1 - beta1) g ;  v <- beta2 v + (1 - beta2) g^2
+               p <- p - eta_t m / (sqrt(v) + eps),  eta_t = eta sqrt(1 - beta2^t) / (1 - beta1^t)
+               (the efficient form at the end of section 2 of Kingma & Ba, which Keras uses too)
+
+L2 weight decay adds lambda/2 sum W^2 to the cost, so lambda W to the weights' gradient (the
+biases are not decayed). The learning rate is an argument of ``step``, so it can change between
+any two batches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class SGD:
+    name = "sgd"
+
+    def __init__(self, weight_decay: float = 0.0):
+        self.weight_decay = weight_decay
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float,
+             decay: list[bool]) -> None:
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._update(i, p, self._decayed(p, g, decay[i]), lr)
+
+    def _decayed(self, p, g, decayed: bool):
+        if decayed and self.weight_decay:
+            g += self.weight_decay * p  # g is this batch's own array, free to change
+        return g
+
+    def _update(self, i, p, g, lr):
+        p -= lr * g
+
+
+class Momentum(SGD):
+    name = "momentum"
+
+    def __init__(self, weight_decay: float = 0.0, mu: float = 0.9):
+        super().__init__(weight_decay)
+        self.mu = mu
+        self.velocity: dict[int, np.ndarray] = {}
+
+    def _update(self, i, p, g, lr):
+        v = self.velocity.setdefault(i, np.zeros_like(p))
+        v *= self.mu
+        v -= lr * g
+        p += v
+
+
+class Adam(SGD):
+    name = "adam"
+
+    def __init__(self, weight_decay: float = 0.0, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-7):
+        super().__init__(weight_decay)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m: dict[int, np.ndarray] = {}
+        self.v: dict[int, np.ndarray] = {}
+        self.t = 0
+
+    def step(self, params, grads, lr, decay):
+        self.t += 1
+        super().step(params, grads, lr, decay)
+
+    def _update(self, i, p, g, lr):
+        m = self.m.setdefault(i, np.zeros_like(p))
+        v = self.v.setdefault(i, np.zeros_like(p))
+        m += (1.0 - self.beta1) * (g - m)
+        np.square(g, out=g)
+        v += (1.0 - self.beta2) * (g - v)
+        lr_t = lr * (1.0 - self.beta2 ** self.t) ** 0.5 / (1.0 - self.beta1 ** self.t)  # a Python float keeps float32
+        denom = np.sqrt(v)
+        denom += self.eps
+        p -= lr_t * m / denom
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name: str, weight_decay: float = 0.0, momentum: float = 0.9):
+    if name == "momentum":
+        return Momentum(weight_decay, mu=momentum)
+    return OPTIMIZERS[name](weight_decay)
