@@ -184,8 +184,9 @@ class Trainer:
                 start = time.perf_counter()
                 idx = order[k * B:(k + 1) * B]
                 labels = data.y_train[idx]
-                cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels))
-                self._update(cost, nabla_W + nabla_b, epoch, k + 1)
+                with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
+                    cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels))
+                    self._update(cost, nabla_W + nabla_b, epoch, k + 1)
                 busy += time.perf_counter() - start
                 seen += len(idx)
                 correct += int((a_L.argmax(axis=1) == labels).sum())

@@ -1,0 +1,16 @@
+"""Shared fixtures. The real MNIST is read once per session; most tests use a slice of it."""
+import pytest
+
+from core.data import load_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The full bundled MNIST (assets/mnist.npz), read-only arrays."""
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """2,000 training and 1,000 test images: enough to see learning, quick to train."""
+    return mnist.limit(2000, 1000)

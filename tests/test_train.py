@@ -1,0 +1,207 @@
+"""The training loop: it learns, it reports, it can be steered from another thread, it hands out
+copies, and it survives divergence with the last finite weights."""
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+
+from core.config import PRESETS, TrainConfig, preset
+from core.errors import ConfigError, TrainingDiverged
+from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
+
+WAIT = 10.0  # seconds a test waits for another thread before calling it a hang
+
+
+def epochs_of(reports):
+    return [r for r in reports if isinstance(r, EpochReport)]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_cost_falls_and_accuracy_rises_on_a_small_sample(small_mnist, name):
+    n = {"classic": 5, "fast": 2}[name]  # three layers of sigmoids start slowly
+    trainer = Trainer(small_mnist, preset(name).replace(epochs=n, seed=1))
+    epochs = epochs_of(trainer.run())
+    assert [e.epoch for e in epochs] == list(range(1, n + 1))
+    assert epochs[-1].cost < epochs[0].cost
+    assert epochs[-1].test_accuracy > 0.5  # ten classes: chance is 0.1
+    assert trainer.epoch == n and trainer.test_accuracy == epochs[-1].test_accuracy
+
+
+def test_reports_after_every_batch_and_every_epoch(small_mnist):
+    data = small_mnist.limit(1000, 200)
+    trainer = Trainer(data, preset("fast").replace(epochs=2, batch_size=300))
+    reports = list(trainer.run())
+    kinds = [type(r).__name__ for r in reports]
+    assert kinds == ["BatchReport"] * 4 + ["EpochReport"] + ["BatchReport"] * 4 + ["EpochReport"]
+    batches = [r for r in reports if isinstance(r, BatchReport)]
+    assert [(b.epoch, b.batch, b.batches) for b in batches[:4]] == [(1, 1, 4), (1, 2, 4), (1, 3, 4), (1, 4, 4)]
+    assert [b.step for b in batches] == list(range(1, 9))
+    assert all(b.samples_per_sec > 0 and np.isfinite(b.cost) for b in batches)
+    for e in epochs_of(reports):
+        assert 0.0 <= e.train_accuracy <= 1.0 and 0.0 <= e.test_accuracy <= 1.0
+        assert e.seconds > 0 and e.samples_per_sec > 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reports[0].cost = 0.0
+
+
+def test_same_seed_same_training(small_mnist):
+    data = small_mnist.limit(500, 100)
+    config = preset("fast").replace(epochs=1, seed=5)
+    a, b = Trainer(data, config), Trainer(data, config)
+    list(a.run()), list(b.run())
+    for wa, wb in zip(a.net.W, b.net.W):
+        np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("batch_size", [1, 300])
+def test_batch_size_from_one_to_the_whole_set(small_mnist, batch_size):
+    data = small_mnist.limit(300, 100)
+    reports = list(Trainer(data, preset("fast").replace(epochs=1, batch_size=batch_size)).run())
+    assert epochs_of(reports)[0].step == 300 // batch_size
+
+
+def test_batch_larger_than_the_training_set_is_refused(small_mnist):
+    with pytest.raises(ConfigError, match="batch size 5000 is larger than the 2000 training images"):
+        Trainer(small_mnist, preset("fast").replace(batch_size=5000))
+
+
+def test_snapshots_are_read_only_copies_that_do_not_change(small_mnist):
+    trainer = Trainer(small_mnist.limit(500, 100), preset("fast").replace(epochs=1))
+    runner = trainer.run()
+    next(runner)
+    snap = trainer.snapshot()
+    before = [w.copy() for w in snap.W]
+    for _ in runner:
+        pass
+    assert all(not w.flags.writeable for w in snap.W + snap.b)
+    for w, kept in zip(snap.W, before):
+        np.testing.assert_array_equal(w, kept)
+    assert not np.array_equal(snap.W[0], trainer.net.W[0])  # training went on without it
+    assert snap.step == 1 and snap.epoch == 0 and snap.time > 0
+    with pytest.raises(ValueError):
+        snap.W[0][0, 0] = 1.0
+    np.testing.assert_array_equal(snap.network().W[0], snap.W[0])
+    assert isinstance(Snapshot.of(trainer.net), Snapshot)
+
+
+def test_divergence_stops_with_a_sentence_and_keeps_the_last_finite_weights(small_mnist):
+    config = TrainConfig(sizes=(784, 64, 10), hidden="relu", output="softmax", loss="ce",
+                         optimizer="sgd", lr=1e30, batch_size=50, epochs=1)
+    trainer = Trainer(small_mnist, config)
+    last = trainer.snapshot()
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch \d+: .* learning rate 1e\+30; lower the learning rate"):
+        for report in trainer.run():
+            last = trainer.snapshot()
+    assert trainer.net.all_finite()
+    for w, kept in zip(trainer.net.W + trainer.net.b, last.W + last.b):
+        np.testing.assert_array_equal(w, kept)
+
+
+def run_in_thread(trainer, control):
+    """Iterate trainer.run(control) in a worker thread; returns (thread, reports, one_batch_done)."""
+    reports, one_batch_done = [], threading.Event()
+
+    def work():
+        for report in trainer.run(control):
+            reports.append(report)
+            one_batch_done.set()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread, reports, one_batch_done
+
+
+def test_step_runs_exactly_that_many_batches_while_paused(small_mnist):
+    trainer = Trainer(small_mnist, preset("fast").replace(epochs=1, batch_size=100))
+    control = Control()
+    control.pause()
+    control.step(3)
+    thread, reports, _ = run_in_thread(trainer, control)
+    thread.join(0.5)  # the worker must now be waiting, not training
+    assert thread.is_alive() and [r.step for r in reports] == [1, 2, 3]
+    control.stop()
+    thread.join(WAIT)
+    assert not thread.is_alive() and trainer.step == 3
+
+
+def test_pause_blocks_between_batches_and_resume_continues(small_mnist):
+    trainer = Trainer(small_mnist, preset("fast").replace(epochs=2, batch_size=100))
+    control = Control()
+    thread, reports, one_batch_done = run_in_thread(trainer, control)
+    assert one_batch_done.wait(WAIT)
+    control.pause()
+    thread.join(0.3)
+    frozen_at = len(reports)
+    thread.join(0.3)
+    assert thread.is_alive() and len(reports) == frozen_at  # no progress while paused
+    control.resume()
+    thread.join(WAIT)
+    assert not thread.is_alive() and len(epochs_of(reports)) == 2
+
+
+def test_stop_ends_the_run_between_batches(small_mnist):
+    trainer = Trainer(small_mnist, preset("fast").replace(epochs=50, batch_size=10))
+    control = Control()
+    thread, reports, one_batch_done = run_in_thread(trainer, control)
+    assert one_batch_done.wait(WAIT)
+    control.stop()
+    thread.join(WAIT)
+    assert not thread.is_alive()
+    assert trainer.epoch < 50
+
+
+def test_learning_rate_changes_at_the_next_batch(small_mnist):
+    trainer = Trainer(small_mnist, preset("fast").replace(epochs=1, batch_size=500))
+    control = Control()
+    runner = trainer.run(control)
+    assert next(runner).lr == pytest.approx(1e-3)
+    control.set_lr(0.05)
+    assert next(runner).lr == pytest.approx(0.05)
+    with pytest.raises(ConfigError, match="learning rate must be a finite number above 0, got -1"):
+        control.set_lr(-1)
+
+
+def test_learning_rate_decays_after_each_epoch(small_mnist):
+    trainer = Trainer(small_mnist.limit(200, 50), preset("fast").replace(epochs=3, batch_size=200))
+    lrs = [r.lr for r in trainer.run() if isinstance(r, BatchReport)]
+    assert lrs == pytest.approx([1e-3, 8e-4, 6.4e-4])
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(lr=-0.1), "learning rate must be a finite number above 0, got -0.1"),
+    (dict(lr=float("nan")), "learning rate must be a finite number above 0, got nan"),
+    (dict(sizes=(100, 10)), "first layer must have 784 neurons, one per pixel of a 28x28 image, got 100"),
+    (dict(sizes=(784, 20, 9)), "last layer must have 10 neurons, one per digit, got 9"),
+    (dict(batch_size=0), "batch size must be at least 1, got 0"),
+    (dict(epochs=0), "epochs must be at least 1, got 0"),
+    (dict(momentum=1.0), "momentum must be at least 0 and below 1, got 1.0"),
+    (dict(optimizer="rmsprop"), "unknown optimizer 'rmsprop'; choose one of sgd, momentum, adam"),
+    (dict(lr_decay=0.0), "learning-rate decay must be above 0 and at most 1"),
+    (dict(weight_decay=-1.0), "weight decay must be a finite number of at least 0"),
+])
+def test_bad_settings_are_one_sentence(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        preset("classic").replace(**changes)
+
+
+def test_unknown_preset():
+    with pytest.raises(ConfigError, match="unknown preset 'slow'; choose one of classic, fast"):
+        preset("slow")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_every_optimizer_with_weight_decay_learns(small_mnist, optimizer):
+    lr = {"sgd": 0.1, "momentum": 0.05, "adam": 1e-3}[optimizer]
+    config = preset("fast").replace(optimizer=optimizer, lr=lr, weight_decay=1e-4, epochs=2, batch_size=32)
+    epochs = epochs_of(Trainer(small_mnist, config).run())
+    assert epochs[1].cost < epochs[0].cost and epochs[1].test_accuracy > 0.8
+
+
+def test_presets_reach_their_accuracy_on_the_full_data(mnist):
+    """The promises of the README: classic >= 93% in 10 epochs, fast >= 98% in 15."""
+    for name, target in (("classic", 0.93), ("fast", 0.98)):
+        trainer = Trainer(mnist, preset(name))
+        for _ in trainer.run():
+            pass
+        assert trainer.test_accuracy >= target, name
