@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +129,10 @@ def _labels(y: np.ndarray) -> np.ndarray:
 
 def _find_idx(folder: Path, key: str) -> Path:
     stem = IDX_FILES[key]
-    found = sorted(p for p in folder.iterdir() if p.name.startswith(stem) and "idx" in p.name)
+    try:
+        found = sorted(p for p in folder.iterdir() if p.name.startswith(stem) and "idx" in p.name)
+    except OSError as exc:
+        raise DataError(f"cannot read dataset '{folder}': {exc.strerror or exc}") from None
     if not found:
         raise DataError(f"cannot read dataset '{folder}': no {stem}-idx file in it (an IDX "
                         f"folder needs {', '.join(s + '-idx…' for s in IDX_FILES.values())})")
@@ -155,10 +159,10 @@ def read_idx(path: Path, key: str) -> np.ndarray:
             if ndim != want_ndim:
                 raise DataError(f"{where}: expected {'images' if want_ndim == 3 else 'labels'} "
                                 f"with {want_ndim} dimensions, the header says {ndim}")
-            dims = np.frombuffer(f.read(4 * ndim), dtype=">u4")
-            if len(dims) != ndim:
+            header = f.read(4 * ndim)
+            if len(header) != 4 * ndim:
                 raise DataError(f"{where}: the header is cut short")
-            shape = tuple(int(d) for d in dims)
+            shape = tuple(int(d) for d in np.frombuffer(header, dtype=">u4"))
             if want_ndim == 3 and shape[1:] != IMAGE_SHAPE:
                 raise DataError(f"{where}: images must be 28x28, the header says {shape[1]}x{shape[2]}")
             if shape[0] > MAX_IMAGES:
@@ -169,9 +173,11 @@ def read_idx(path: Path, key: str) -> np.ndarray:
             if len(data) < n_bytes:
                 raise DataError(f"{where}: the header claims {shape[0]:,} items but the file "
                                 f"ends after {len(data):,} of {n_bytes:,} bytes; it is truncated")
+            if gzipped:
+                f.read(1)  # reaching the end of the stream makes gzip verify its checksum
     except DataError:
         raise
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{where}: the file is damaged ({exc})") from None
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 

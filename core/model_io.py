@@ -63,7 +63,8 @@ def load_model(path) -> tuple[Network, dict]:
     for key, allowed in (("hidden", HIDDEN_ACTIVATIONS), ("output", OUTPUT_ACTIVATIONS), ("loss", tuple(LOSSES))):
         value = arrays[key]
         if value.ndim != 0 or value.dtype.kind != "U" or str(value) not in allowed:
-            fail(f"'{key}' must be one of {', '.join(allowed)}, got {value!r}")
+            shown = repr(str(value)) if value.ndim == 0 and value.dtype.kind == "U" else repr(value)
+            fail(f"'{key}' must be one of {', '.join(allowed)}, got {shown}")
         names[key] = str(value)
     W, b = [], []
     for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -82,7 +83,7 @@ def load_model(path) -> tuple[Network, dict]:
     if "meta" in arrays:
         try:
             meta = json.loads(str(arrays["meta"]))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             fail("its metadata is not valid JSON")
         if not isinstance(meta, dict):
             fail("its metadata is not a JSON object")

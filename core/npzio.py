@@ -91,6 +91,7 @@ def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=U
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes it private (0600); a saved file is not
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
@@ -107,6 +108,16 @@ def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=U
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions of the file being replaced, or those any new file gets (0666 - umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_folder(folder: Path) -> None:

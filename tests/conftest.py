@@ -1,7 +1,11 @@
 """Shared fixtures. The real MNIST is read once per session; most tests use a slice of it."""
-import pytest
+import os
 
-from core.data import load_mnist
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py does, and before NumPy loads
+
+import pytest  # noqa: E402
+
+from core.data import load_mnist  # noqa: E402
 
 
 @pytest.fixture(scope="session")
