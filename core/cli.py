@@ -24,7 +24,7 @@ USER_ERROR = 2
 INTERRUPTED = 130
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one sentence rather than a usage block."""
 
     def error(self, message):
@@ -32,9 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
-    parser = _Parser(prog=prog, description="Train, evaluate and watch a multilayer perceptron "
+    parser = Parser(prog=prog, description="Train, evaluate and watch a multilayer perceptron "
                      "written in NumPy learn MNIST. With no command, the window opens.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     train = commands.add_parser("train", help="train a network and save it",
                                 description="Train a network on MNIST and save it. A preset "

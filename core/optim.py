@@ -19,6 +19,8 @@ import numpy as np
 
 
 class SGD:
+    """Each optimiser updates in place and may use the gradient arrays as scratch space: they
+    belong to this batch alone. Its state (velocities, moments) is allocated once."""
     name = "sgd"
 
     def __init__(self, weight_decay: float = 0.0):
@@ -27,15 +29,13 @@ class SGD:
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float,
              decay: list[bool]) -> None:
         for i, (p, g) in enumerate(zip(params, grads)):
-            self._update(i, p, self._decayed(p, g, decay[i]), lr)
-
-    def _decayed(self, p, g, decayed: bool):
-        if decayed and self.weight_decay:
-            g += self.weight_decay * p  # g is this batch's own array, free to change
-        return g
+            if decay[i] and self.weight_decay:
+                g += self.weight_decay * p
+            self._update(i, p, g, lr)
 
     def _update(self, i, p, g, lr):
-        p -= lr * g
+        g *= lr
+        p -= g  # p <- p - eta g
 
 
 class Momentum(SGD):
@@ -47,9 +47,12 @@ class Momentum(SGD):
         self.velocity: dict[int, np.ndarray] = {}
 
     def _update(self, i, p, g, lr):
-        v = self.velocity.setdefault(i, np.zeros_like(p))
+        if i not in self.velocity:
+            self.velocity[i] = np.zeros_like(p)
+        v = self.velocity[i]
         v *= self.mu
-        v -= lr * g
+        g *= lr
+        v -= g  # v <- mu v - eta g
         p += v
 
 
@@ -62,6 +65,7 @@ class Adam(SGD):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.m: dict[int, np.ndarray] = {}
         self.v: dict[int, np.ndarray] = {}
+        self.scratch: dict[int, np.ndarray] = {}
         self.t = 0
 
     def step(self, params, grads, lr, decay):
@@ -69,15 +73,22 @@ class Adam(SGD):
         super().step(params, grads, lr, decay)
 
     def _update(self, i, p, g, lr):
-        m = self.m.setdefault(i, np.zeros_like(p))
-        v = self.v.setdefault(i, np.zeros_like(p))
-        m += (1.0 - self.beta1) * (g - m)
+        if i not in self.m:
+            self.m[i], self.v[i], self.scratch[i] = (np.zeros_like(p) for _ in range(3))
+        m, v, s = self.m[i], self.v[i], self.scratch[i]
+        np.subtract(g, m, out=s)
+        s *= 1.0 - self.beta1
+        m += s  # m <- m + (1 - beta1)(g - m), the same as beta1 m + (1 - beta1) g
         np.square(g, out=g)
-        v += (1.0 - self.beta2) * (g - v)
+        g -= v
+        g *= 1.0 - self.beta2
+        v += g  # v <- v + (1 - beta2)(g^2 - v)
         lr_t = lr * (1.0 - self.beta2 ** self.t) ** 0.5 / (1.0 - self.beta1 ** self.t)  # a Python float keeps float32
-        denom = np.sqrt(v)
-        denom += self.eps
-        p -= lr_t * m / denom
+        np.sqrt(v, out=s)
+        s += self.eps
+        np.divide(m, s, out=s)
+        s *= lr_t
+        p -= s  # p <- p - eta_t m / (sqrt(v) + eps)
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
