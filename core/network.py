@@ -159,7 +159,7 @@ class Network:
     float64)."""
 
     def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss="mse",
-                 W=None, b=None, dtype=np.float32):
+                 W=None, b=None, dtype=np.float32, copy=True):
         check_architecture(sizes, hidden, output, loss)
         self.sizes = tuple(int(n) for n in sizes)
         self.hidden = ACTIVATIONS[hidden]
@@ -170,8 +170,10 @@ class Network:
             W = [np.zeros((m, n)) for m, n in zip(self.sizes[:-1], self.sizes[1:])]
         if b is None:
             b = [np.zeros(n) for n in self.sizes[1:]]
-        self.W = [np.array(w, dtype=self.dtype) for w in W]  # always our own copies
-        self.b = [np.array(v, dtype=self.dtype) for v in b]
+        # Our own copies, unless copy=False asks to share arrays (read-only ones, for a
+        # network that only ever runs forward: see Snapshot.network).
+        self.W = [np.array(w, dtype=self.dtype, copy=copy or None) for w in W]
+        self.b = [np.array(v, dtype=self.dtype, copy=copy or None) for v in b]
         for l, (w, v) in enumerate(zip(self.W, self.b)):
             expected = (self.sizes[l], self.sizes[l + 1])
             if w.shape != expected or v.shape != expected[1:]:

@@ -68,9 +68,10 @@ class Snapshot:
         return cls(time.time(), epoch, step, net.sizes, net.hidden.name, net.output.name,
                    net.loss.name, _frozen_copies(net.W), _frozen_copies(net.b))
 
-    def network(self) -> Network:
-        """A live Network with these weights (its own copies, free to change)."""
-        return Network(self.sizes, self.hidden, self.output, self.loss, self.W, self.b)
+    def network(self, copy: bool = False) -> Network:
+        """A Network with these weights: sharing the read-only arrays (for forward passes, which
+        is all the window does), or with copies of its own (to train further)."""
+        return Network(self.sizes, self.hidden, self.output, self.loss, self.W, self.b, copy=copy)
 
 
 def _frozen_copies(arrays) -> tuple[np.ndarray, ...]:
