@@ -1,5 +1,6 @@
-"""Watch a neural network learn: ``python main.py`` opens the window, ``python main.py train``,
-``evaluate`` and ``--help`` work without one. This file only hands over."""
+"""Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
+a picture of it without a screen); ``train``, ``evaluate`` and ``--help`` work without one.
+This file only hands over."""
 import os
 import sys
 
@@ -8,19 +9,15 @@ import sys
 # thread, another program) OpenBLAS's spinning threads make an epoch up to fifty times slower.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-HEADLESS = {"train", "evaluate", "-h", "--help"}
+COMMANDS = {"train", "evaluate", "-h", "--help"}  # everything else opens the window
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] in HEADLESS:
+    if argv and (argv[0] in COMMANDS or not argv[0].startswith("-")):
         from core.cli import main as cli_main  # no Qt on this path: it starts fast
         return cli_main(argv)
-    if argv:
-        from core.cli import main as cli_main  # an unknown command gets argparse's sentence
-        return cli_main(argv)
-    print("The window is not built yet; use 'python main.py train' or 'python main.py evaluate "
-          "FILE' (see 'python main.py --help').", file=sys.stderr)
-    return 1
+    from app.launch import main as window_main
+    return window_main(argv)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,10 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> None:
     if args.keras and importlib.util.find_spec("tensorflow") is None:
         raise UserError("TensorFlow is not installed; install it or pass --no-keras")
-    from threadpoolctl import threadpool_info, threadpool_limits  # core itself needs only NumPy
+    from threadpoolctl import (  # core itself needs only NumPy
+        threadpool_info,
+        threadpool_limits,
+    )
 
     default_pools = threadpool_info()
     with threadpool_limits(args.threads):

@@ -53,6 +53,11 @@ class TrainConfig:
         if self.seed < 0:
             raise ConfigError(f"the seed must be at least 0, got {self.seed}")
 
+    @property
+    def architecture(self) -> tuple:
+        """What makes two networks the same shape: (sizes, hidden, output, loss)."""
+        return self.sizes, self.hidden, self.output, self.loss
+
     def replace(self, **changes) -> "TrainConfig":
         """A copy with some settings changed, checked again."""
         return dataclasses.replace(self, **changes)

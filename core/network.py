@@ -197,6 +197,11 @@ class Network:
         return net
 
     @property
+    def architecture(self) -> tuple:
+        """(sizes, hidden, output, loss), comparable with TrainConfig.architecture."""
+        return self.sizes, self.hidden.name, self.output.name, self.loss.name
+
+    @property
     def n_layers(self) -> int:
         return len(self.W)
 

@@ -140,14 +140,14 @@ class Trainer:
     """Trains ``net`` (fresh from the config's seed if not given) on ``data``."""
 
     def __init__(self, data: Dataset, config: TrainConfig, net: Network | None = None):
-        n = len(data.x_train)
-        if config.batch_size > n:
-            raise ConfigError(f"batch size {config.batch_size} is larger than the {n} training images")
-        init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
         self.data = data
+        self._check_batch_size(config)
+        init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
         self.config = config
         self.net = net if net is not None else Network.initialised(
             config.sizes, config.hidden, config.output, config.loss, seed=np.random.default_rng(init_seed))
+        if self.net.architecture != config.architecture:
+            raise ConfigError("the network given does not have the architecture of the settings")
         self.optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
         self.rng = np.random.default_rng(shuffle_seed)
         self.lr = config.lr
@@ -157,6 +157,23 @@ class Trainer:
         self._params = [*self.net.W, *self.net.b]
         self._decay = [True] * len(self.net.W) + [False] * len(self.net.b)
         self._last_finite = [p.copy() for p in self._params]
+
+    def extend(self, config: TrainConfig) -> None:
+        """Go on training the same network with ``config``: ``config.epochs`` more epochs,
+        counted on from those done, at ``config.lr``; a changed optimiser starts afresh."""
+        if config.architecture != self.net.architecture:
+            raise ConfigError("these settings change the architecture; reset to train a new network")
+        self._check_batch_size(config)
+        optimiser = (config.optimizer, config.momentum, config.weight_decay)
+        if optimiser != (self.config.optimizer, self.config.momentum, self.config.weight_decay):
+            self.optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
+        self.config = config.replace(epochs=self.epoch + config.epochs)
+        self.lr = config.lr
+
+    def _check_batch_size(self, config: TrainConfig) -> None:
+        n = len(self.data.x_train)
+        if config.batch_size > n:
+            raise ConfigError(f"batch size {config.batch_size} is larger than the {n} training images")
 
     def set_lr(self, lr: float) -> None:
         check_learning_rate(lr)

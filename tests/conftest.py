@@ -2,6 +2,7 @@
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py does, and before NumPy loads
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the window's tests need no screen
 
 import pytest  # noqa: E402
 

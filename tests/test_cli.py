@@ -124,11 +124,6 @@ def test_divergence_is_one_sentence(tmp_path):
     assert not out.exists()
 
 
-def test_no_command_says_the_window_is_coming():
-    result = run()
-    assert result.returncode == 1 and "window" in result.stderr and "Traceback" not in result.stderr
-
-
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0 and "train" in result.stdout and "evaluate" in result.stdout

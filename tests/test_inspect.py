@@ -2,8 +2,15 @@
 import numpy as np
 import pytest
 
-from core.inspect import (first_layer_tiles, grid_shape, incoming, projected_weights, tile, tile_at,
-                          top_exciting)
+from core.inspect import (
+    first_layer_tiles,
+    grid_shape,
+    incoming,
+    projected_weights,
+    tile,
+    tile_at,
+    top_exciting,
+)
 from core.network import Network
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from core.errors import ModelFileError
-from tests import hostile
-from tests.hostile import PickleTrap, cheaply, npy_member
 from core.model_io import FORMAT_VERSION, load_model, save_model
 from core.network import Network
+from tests import hostile
+from tests.hostile import PickleTrap, cheaply, npy_member
 
 ARCHITECTURES = [
     pytest.param((784, 10), "sigmoid", "sigmoid", "mse", id="784-10 sigmoid mse"),

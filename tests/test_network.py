@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from core.network import (ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network,
-                          sigmoid, softmax)
+from core.network import (
+    ACTIVATIONS,
+    HIDDEN_ACTIVATIONS,
+    LOSSES,
+    OUTPUT_ACTIVATIONS,
+    Network,
+    sigmoid,
+    softmax,
+)
 
 COMBINATIONS = list(itertools.product(HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, LOSSES))
 SIZES = (7, 6, 5, 4)  # small, with every layer a different width so a transposed shape fails

@@ -207,3 +207,23 @@ def test_presets_reach_their_accuracy_on_the_full_data(mnist):
         for _ in trainer.run():
             pass
         assert trainer.test_accuracy >= target, name
+
+
+def test_extend_trains_more_epochs_of_the_same_network(small_mnist):
+    data = small_mnist.limit(500, 100)
+    trainer = Trainer(data, preset("fast").replace(epochs=1))
+    list(trainer.run())
+    weights = trainer.net.W[0].copy()
+    trainer.extend(preset("fast").replace(epochs=2, optimizer="momentum", lr=0.01))
+    epochs = epochs_of(trainer.run())
+    assert [e.epoch for e in epochs] == [2, 3] and trainer.epoch == 3
+    assert not np.array_equal(weights, trainer.net.W[0])
+    assert trainer.optimizer.name == "momentum" and trainer.lr == pytest.approx(0.01 * 0.8 ** 2)
+    with pytest.raises(ConfigError, match="change the architecture; reset"):
+        trainer.extend(preset("classic"))
+
+
+def test_a_given_network_must_fit_the_settings(small_mnist):
+    from core.network import Network
+    with pytest.raises(ConfigError, match="does not have the architecture"):
+        Trainer(small_mnist, preset("fast"), net=Network.initialised((784, 20, 10)))

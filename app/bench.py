@@ -1,0 +1,169 @@
+"""How fluid the window stays while it trains, in figures: ``python -m app.bench``.
+
+Three measurements, in one run, with the BLAS thread count printed:
+
+1. Launch to first paint: a fresh ``python`` process is started and reports when the main
+   window receives its first paint event; the time is counted from just before the process was
+   spawned, so the interpreter's start and every import are included (median of several).
+2. GUI lateness while ``fast`` trains on the full MNIST in the window: a 10 ms ``QTimer``
+   probe records how late each of its ticks fires; the median, p99 and max are printed.
+3. Training throughput in the window against headless: samples per second of the same
+   training (same preset, seed, data, threads), once through ``core.train.Trainer`` alone and
+   once in the window with every panel live; the ratio is printed.
+
+Runs offscreen (``QT_QPA_PLATFORM=offscreen``) unless a display is set.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py trains
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+
+from core.cli import Parser  # noqa: E402
+
+PROBE_MS = 10
+
+
+def build_parser():
+    parser = Parser(prog="python -m app.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of 'fast' to train (default 3)")
+    parser.add_argument("--launches", type=int, default=5, help="launches timed (default 5)")
+    parser.add_argument("--first-paint-probe", type=float, help=argparse.SUPPRESS)  # internal
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.first_paint_probe is not None:
+        return first_paint_probe(args.first_paint_probe)
+    if args.epochs < 1 or args.launches < 1:
+        print("error: --epochs and --launches must be at least 1", file=sys.stderr)
+        return 2
+    print_setup()
+    bench_launch(args.launches)
+    bench_training(args.epochs)
+    return 0
+
+
+def print_setup() -> None:
+    from threadpoolctl import threadpool_info
+    pools = ", ".join(f"{p['internal_api']} {p.get('version')} ({p.get('architecture')}), "
+                      f"{p['num_threads']} threads" for p in threadpool_info())
+    print(f"setup: {os.cpu_count()} CPUs, {pools}, QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+
+# --- 1. launch to first paint -------------------------------------------------------------------
+
+
+def bench_launch(launches: int) -> None:
+    seconds = []
+    for _ in range(launches):
+        start = time.time()
+        result = subprocess.run([sys.executable, "-m", "app.bench", "--first-paint-probe", repr(start)],
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise SystemExit(f"the launch probe failed: {result.stderr.strip()}")
+        seconds.append(float(result.stdout.strip().splitlines()[-1]))
+    print(f"\nlaunch to first painted window ({launches} launches): median {statistics.median(seconds):.3f} s, "
+          f"min {min(seconds):.3f} s, max {max(seconds):.3f} s  (target <= 1 s)", flush=True)
+
+
+def first_paint_probe(started: float) -> int:
+    """Open the window as main.py does and print the seconds from ``started`` to its first paint."""
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    app = QApplication(sys.argv[:1])
+    theme.configure()
+    import tempfile
+
+    from app.window import MainWindow
+    folder = tempfile.mkdtemp()
+    window = MainWindow(QSettings(os.path.join(folder, "s.ini"), QSettings.IniFormat))
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                print(f"{time.time() - started:.4f}", flush=True)
+                QTimer.singleShot(0, app.quit)
+                obj.removeEventFilter(self)
+            return False
+
+    spy = FirstPaint()
+    window.installEventFilter(spy)
+    window.show()
+    app.exec()
+    window.close()
+    return 0
+
+
+# --- 2 and 3. lateness and throughput ---------------------------------------------------------------
+
+
+def bench_training(epochs: int) -> None:
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.screenshot import wait_for
+    from core.config import preset
+    from core.data import load_mnist
+    from core.train import EpochReport, Trainer
+
+    config = preset("fast").replace(epochs=epochs)
+    data = load_mnist()
+    headless = [r.samples_per_sec for r in Trainer(data, config).run() if isinstance(r, EpochReport)]
+
+    _qt_app = QApplication.instance() or QApplication(sys.argv[:1])  # alive until we return
+    theme.configure()
+    import tempfile
+
+    from app.window import MainWindow
+    window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    if window.data is None:
+        wait_for(window.data_ready)
+    window.form.set_config(config)
+    window.select_neuron(1, 0)  # the inspector live too
+
+    lateness, clock, last = [], QElapsedTimer(), [0]
+    probe = QTimer()
+    probe.setInterval(PROBE_MS)
+
+    def tick():
+        now = clock.nsecsElapsed()
+        if last[0]:
+            lateness.append((now - last[0]) / 1e6 - PROBE_MS)
+        last[0] = now
+
+    probe.timeout.connect(tick)
+    clock.start()
+    probe.start()
+    window.train()
+    wait_for(window.run_ended)
+    probe.stop()
+    in_window = [r.samples_per_sec for r in window.history]
+    window.close()
+
+    late = np.array(lateness)
+    print(f"\nGUI lateness while 'fast' trains {epochs} epochs in the window ({len(late)} ticks of a "
+          f"{PROBE_MS} ms timer): median {np.median(late):.1f} ms, p99 {np.percentile(late, 99):.1f} ms, "
+          f"max {late.max():.1f} ms  (targets: p99 <= 16 ms, max <= 50 ms)")
+    head, win = statistics.median(headless), statistics.median(in_window)
+    print(f"training throughput, median over epochs: headless {head:,.0f} samples/s, in the window "
+          f"{win:,.0f} samples/s -> {win / head:.0%} of headless  (target >= 90%)", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""The cost panel: how training is going, batch by batch and epoch by epoch.
+
+Two plots share one x axis counted in epochs. The top one shows the cost: each epoch's mean
+training cost and its test cost, bold with a dot per epoch, over a thin line of the per-batch
+cost smoothed for display. The batches of epoch 1 run from x = 0 to x = 1, where epoch 1's dot
+sits, so the thin line moves from the first batch on. The bottom plot shows the train and test
+accuracy of each epoch. Hovering a dot shows its exact values.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app import theme
+from core.train import EpochReport
+
+# The batch cost is shown as an exponential moving average over about this many batches, or over
+# this fraction of an epoch if that is more (6,000 batches of 10 are noisier than 469 of 128).
+SMOOTHED_BATCHES = 50
+SMOOTHED_EPOCHS = 1 / 20
+
+
+def smoothing(batches_per_epoch: int) -> float:
+    """The weight of each new batch in the moving average."""
+    n = max(SMOOTHED_BATCHES, batches_per_epoch * SMOOTHED_EPOCHS)
+    return 2.0 / (n + 1)
+
+
+class _Columns:
+    """Columns of float64 of equal length, in one preallocated array that doubles when full, so
+    appending costs amortised O(1) and ``column(i)`` hands pyqtgraph a view, not a copy."""
+
+    def __init__(self, n_columns: int, capacity: int = 1024):
+        self._data = np.empty((n_columns, capacity))  # (columns, capacity): each column contiguous
+        self.size = 0
+
+    def append(self, *columns) -> None:
+        """Append equally long arrays (or scalars), one per column."""
+        rows = np.atleast_1d(columns[0]).size
+        if self.size + rows > self._data.shape[1]:
+            self._grow(self.size + rows)
+        for data, values in zip(self._data, columns):
+            data[self.size:self.size + rows] = values
+        self.size += rows
+
+    def column(self, i: int) -> np.ndarray:
+        return self._data[i, :self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+
+    def _grow(self, needed: int) -> None:
+        capacity = self._data.shape[1]
+        while capacity < needed:
+            capacity *= 2
+        grown = np.empty((len(self._data), capacity))
+        grown[:, :self.size] = self._data[:, :self.size]
+        self._data = grown  # pyqtgraph keeps views of the old array until the next setData
+
+
+class _LogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten, so its labels never crowd
+    (unless the range is too narrow to hold two of those)."""
+
+    def logTickStrings(self, values, scale, spacing):
+        numbers = 10 ** np.asarray(values, dtype=float) * scale
+        labels = [f"{v:g}" if _is_round(v) else "" for v in numbers]
+        if sum(bool(label) for label in labels) < 2:
+            labels = [f"{v:.2g}" for v in numbers]
+        return labels
+
+
+def _is_round(v: float) -> bool:
+    """Is v 1, 2 or 5 times a power of ten?"""
+    if not v > 0:
+        return False
+    mantissa = v / 10 ** math.floor(math.log10(v))
+    return any(math.isclose(mantissa, m, rel_tol=1e-3) for m in (1, 2, 5, 10))
+
+
+# The columns of the per-epoch buffer.
+EPOCH, COST, TEST_COST, TRAIN_ACCURACY, TEST_ACCURACY = range(5)
+
+
+class CostPanel(QWidget):
+    """The cost and accuracy of training so far. Plot items, all created here and only fed:
+
+    ``cost_plot``, ``accuracy_plot``   the two pyqtgraph PlotItems, x axes linked
+    ``batch_curve``                    per-batch cost, smoothed (x = step / batches per epoch)
+    ``cost_curve``, ``test_cost_curve``            per-epoch training and test cost
+    ``train_accuracy_curve``, ``test_accuracy_curve``   per-epoch accuracies
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._batches = _Columns(2, capacity=4096)  # x in epochs, smoothed cost
+        self._epochs = _Columns(5, capacity=64)
+        self._smoothed: float | None = None  # the moving average after the last batch
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(theme.BACKGROUND)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+        self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": _LogAxis("left")})
+        self.accuracy_plot = self.graphics.addPlot(row=1, col=0)
+        self._style_plots()
+        self._add_cost_curves()
+        self._add_accuracy_curves()
+
+    # --- feeding -----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything shown: a new training run starts."""
+        self._batches.clear()
+        self._epochs.clear()
+        self._smoothed = None
+        for curve in self._epoch_curves():
+            curve.setData([], [])
+        self.batch_curve.setData([], [])
+        for plot in (self.cost_plot, self.accuracy_plot):
+            plot.getViewBox().setToolTip("")
+            plot.enableAutoRange()  # the user may have zoomed into the last run
+
+    def add_batches(self, steps: np.ndarray, costs: np.ndarray, batches_per_epoch: int) -> None:
+        """Append the batches trained since the last call: global steps (1-based) and costs."""
+        if len(steps) == 0:
+            return
+        smoothed = np.empty(len(costs))
+        alpha = smoothing(batches_per_epoch)
+        s = self._smoothed
+        for i, cost in enumerate(np.asarray(costs, dtype=float).tolist()):
+            if math.isfinite(cost):
+                s = cost if s is None else s + alpha * (cost - s)
+            smoothed[i] = s if s is not None else np.nan
+        self._smoothed = s
+        self._batches.append(np.asarray(steps, dtype=float) / batches_per_epoch, smoothed)
+        self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
+
+    def add_epoch(self, report: EpochReport) -> None:
+        """Append one epoch's dots: cost, test cost, train and test accuracy."""
+        self._epochs.append(report.epoch, report.cost, report.test_cost,
+                            report.train_accuracy, report.test_accuracy)
+        epochs = self._epochs.column(EPOCH)
+        self.cost_curve.setData(epochs, self._epochs.column(COST))
+        self.test_cost_curve.setData(epochs, self._epochs.column(TEST_COST))
+        self.train_accuracy_curve.setData(epochs, self._epochs.column(TRAIN_ACCURACY))
+        self.test_accuracy_curve.setData(epochs, self._epochs.column(TEST_ACCURACY))
+
+    def epoch_count(self) -> int:
+        """How many epochs are shown."""
+        return self._epochs.size
+
+    # --- tooltips ----------------------------------------------------------------------------
+
+    def cost_tip(self, x: float, y: float = 0.0, data=None) -> str:
+        """The tooltip of the cost dot at epoch x (the signature pyqtgraph's ``tip`` calls)."""
+        row = self._epoch_row(x)
+        if row is None:
+            return ""
+        cost, test_cost = self._epochs.column(COST)[row], self._epochs.column(TEST_COST)[row]
+        return f"epoch {self._epoch_at(row)} — cost {cost:.4f}, test cost {test_cost:.4f}"
+
+    def accuracy_tip(self, x: float, y: float = 0.0, data=None) -> str:
+        """The tooltip of the accuracy dot at epoch x."""
+        row = self._epoch_row(x)
+        if row is None:
+            return ""
+        train = self._epochs.column(TRAIN_ACCURACY)[row]
+        test = self._epochs.column(TEST_ACCURACY)[row]
+        return (f"epoch {self._epoch_at(row)} — train accuracy {train:.4f}, "
+                f"test accuracy {test:.4f}")
+
+    def _epoch_row(self, x: float) -> int | None:
+        epochs = self._epochs.column(EPOCH)
+        rows = np.flatnonzero(epochs == round(x))
+        return int(rows[-1]) if rows.size else None
+
+    def _epoch_at(self, row: int) -> int:
+        return int(self._epochs.column(EPOCH)[row])
+
+    # --- building ----------------------------------------------------------------------------
+
+    def _style_plots(self) -> None:
+        for plot in (self.cost_plot, self.accuracy_plot):
+            # No showGrid: its lines make the axes repaint with every new batch, 5-10 ms a frame.
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(theme.MUTED)
+                axis.setTextPen(theme.FOREGROUND)
+                axis.enableAutoSIPrefix(False)  # no "accuracy (x0.001)"
+            plot.getViewBox().setLimits(xMin=0)
+        self.cost_plot.setLabel("left", "cost")
+        self.cost_plot.setLogMode(y=True)  # the cost falls by orders of magnitude
+        self.accuracy_plot.setLabel("left", "accuracy")
+        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.cost_plot.getAxis("bottom").setStyle(showValues=False)  # the plot below shows them
+        self.accuracy_plot.setXLink(self.cost_plot)
+        self.accuracy_plot.getViewBox().setLimits(yMin=0.0, yMax=1.0)
+        self.cost_plot.getAxis("left").setWidth(56)  # equal widths keep the two x axes aligned
+        self.accuracy_plot.getAxis("left").setWidth(56)
+
+    def _add_cost_curves(self) -> None:
+        legend = self._legend(self.cost_plot, offset=(-10, 10))
+        light = pg.mkColor(theme.COST)
+        light.setAlpha(110)
+        self.batch_curve = pg.PlotDataItem(pen=pg.mkPen(light, width=1))
+        self.cost_plot.addItem(self.batch_curve)  # first, so the epoch curves are drawn over it
+        # Both after addItem, which resets them. "mean", not "peak": the line is an average
+        # already, and peaks would draw its wiggles as a solid band once there are many batches.
+        self.batch_curve.setDownsampling(auto=True, method="mean")
+        self.batch_curve.setClipToView(True)
+        self.cost_curve = self._epoch_curve(self.cost_plot, theme.COST, "train cost",
+                                            self.cost_tip)
+        self.test_cost_curve = self._epoch_curve(self.cost_plot, theme.TEST, "test cost",
+                                                 self.cost_tip, dashed=True)
+        legend.addItem(self.batch_curve, "batch cost (smoothed)")  # last in the legend
+
+    def _add_accuracy_curves(self) -> None:
+        self._legend(self.accuracy_plot, offset=(-10, -10))
+        self.train_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TRAIN, "train",
+                                                      self.accuracy_tip)
+        self.test_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TEST, "test",
+                                                     self.accuracy_tip, dashed=True)
+
+    @staticmethod
+    def _legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
+        return plot.addLegend(offset=offset, brush=pg.mkBrush(theme.BACKGROUND + "d0"),
+                              pen=pg.mkPen(theme.MUTED), labelTextColor=theme.FOREGROUND,
+                              labelTextSize="8pt", colCount=3)  # one row: it hides less
+
+    @staticmethod
+    def _epoch_curve(plot: pg.PlotItem, colour: str, name: str, tip, dashed: bool = False):
+        """A bold line with a hoverable dot per epoch."""
+        style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+        curve = plot.plot(pen=pg.mkPen(colour, width=2.5, style=style), name=name,
+                          symbol="o", symbolSize=8, symbolBrush=colour,
+                          symbolPen=pg.mkPen(theme.BACKGROUND, width=1))
+        curve.scatter.setData(hoverable=True, tip=tip, hoverSize=11)
+        return curve
+
+    def _epoch_curves(self):
+        return (self.cost_curve, self.test_cost_curve, self.train_accuracy_curve,
+                self.test_accuracy_curve)

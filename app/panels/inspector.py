@@ -1,0 +1,235 @@
+"""One neuron up close: its incoming weights (as a picture for the first layer; as bars over the
+previous layer and a picture projected back to the input for deeper ones), its bias, its
+activation for the digit shown, and the test digits that excite it most.
+
+The numbers come from ``core.inspect``; the most exciting digits are searched elsewhere (they
+take a pass over the test set) and arrive later through ``show_top``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QVBoxLayout, QWidget
+
+from app import theme
+from app.panels.activations import BAR_WIDTH, SquareView, bar_style
+from core.inspect import SIDE, incoming, projected_weights, tile
+from core.train import Snapshot
+
+HINT = "Click a tile of the weights or a bar of the activations to inspect a neuron"
+NEGATIVE, POSITIVE = (c.name() for c in theme.WEIGHTS.map([0.0, 1.0], mode="qcolor"))
+CAPTION_STYLE = f"color: {theme.MUTED}"
+LEGEND = (f'<span style="color:{POSITIVE}">red</span> positive, '
+          f'<span style="color:{NEGATIVE}">blue</span> negative')
+
+
+class InspectorPanel(QWidget):
+    """The neuron selected in the weights or activations panel.
+
+    ``set_images(x_test)``
+        once: the test images (N, 784) that ``show_top``'s indices point into.
+    ``show_neuron(snapshot, layer, neuron, x=None)``
+        neuron ``neuron`` (0-based) of ``layer`` (1..L) with the weights of ``snapshot``, and
+        its activation for the input ``x`` (784,) if given. Call it again with every new
+        snapshot or input; the most exciting digits stay until the neuron changes.
+    ``show_top(indices, values, neuron=None)``
+        the test digits that excite the neuron shown most, and its activation for each, as
+        returned by ``core.inspect.top_exciting``. With ``neuron=(layer, index)``, an answer
+        for a neuron no longer shown is ignored.
+    ``clear()``
+        no neuron: a hint instead.
+    ``neuron`` (property)
+        (layer, neuron) shown, or None.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._x_test: np.ndarray | None = None
+        self._neuron: tuple[int, int] | None = None
+        self._build_header()
+        self._build_weights()
+        self._build_top()
+        self._arrange()
+        self.clear()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_header(self) -> None:
+        self.hint_label = QLabel(HINT)
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 12pt")
+        self.title_label = QLabel("")
+        self.title_label.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.bias_label = QLabel("")
+        self.activation_label = QLabel("")
+        self.activation_label.setStyleSheet(f"color: {theme.ACCENT}")
+
+    def _build_weights(self) -> None:
+        self.image_caption = QLabel("")
+        self.image_caption.setStyleSheet(CAPTION_STYLE)
+        self.image_caption.setWordWrap(True)
+        self.image_view = SquareView()
+        self.image_view.setMinimumSize(120, 120)
+        box = self.image_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        box.setMenuEnabled(False)
+        self.weights_image = pg.ImageItem(np.zeros((SIDE, SIDE), dtype=np.float32), axisOrder="row-major")
+        self.weights_image.setColorMap(theme.WEIGHTS)
+        box.addItem(self.weights_image)
+        box.setRange(xRange=(0, SIDE), yRange=(0, SIDE), padding=0.02)
+        self.legend_label = QLabel(LEGEND)
+        self.legend_label.setStyleSheet(CAPTION_STYLE)
+
+        self.bars_caption = QLabel("")
+        self.bars_caption.setStyleSheet(CAPTION_STYLE)
+        self.bars_caption.setWordWrap(True)
+        self.bars_view = pg.PlotWidget()
+        self.bars_view.setMinimumSize(160, 120)
+        plot = self.bars_view.getPlotItem()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.getAxis("left").setWidth(36)
+        # Two series, so each keeps one brush: the positive weights and the negative ones.
+        self.positive_bars = pg.BarGraphItem(x=[0], height=[0.0], width=BAR_WIDTH, **bar_style(POSITIVE))
+        self.negative_bars = pg.BarGraphItem(x=[0], height=[0.0], width=BAR_WIDTH, **bar_style(NEGATIVE))
+        plot.addItem(self.positive_bars)
+        plot.addItem(self.negative_bars)
+
+    def _build_top(self) -> None:
+        self.top_caption = QLabel("")
+        self.top_caption.setStyleSheet(CAPTION_STYLE)
+        self.top_view = pg.PlotWidget()
+        self.top_view.setMinimumHeight(80)
+        plot = self.top_view.getPlotItem()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.hideAxis("left")
+        plot.getAxis("bottom").setPen(None)  # only the activation under each digit, no axis line
+        plot.getViewBox().invertY(True)
+        plot.getViewBox().setAspectLocked(True)
+        self.top_image = pg.ImageItem(np.zeros((SIDE, SIDE), dtype=np.float32), axisOrder="row-major",
+                                      levels=(0.0, 1.0))
+        self.top_image.setColorMap(theme.GRAY)
+        plot.addItem(self.top_image)
+
+    def _arrange(self) -> None:
+        facts = QHBoxLayout()
+        facts.addWidget(self.bias_label)
+        facts.addSpacing(16)
+        facts.addWidget(self.activation_label, 1)
+        image_column = QVBoxLayout()
+        image_column.addWidget(self.image_caption)
+        image_column.addWidget(self.image_view)
+        image_column.addWidget(self.legend_label)
+        image_column.addStretch(1)
+        self.bars_column = QWidget()
+        bars_layout = QVBoxLayout(self.bars_column)
+        bars_layout.setContentsMargins(0, 0, 0, 0)
+        bars_layout.addWidget(self.bars_caption)
+        bars_layout.addWidget(self.bars_view, 1)
+        weights = QHBoxLayout()
+        weights.addLayout(image_column, 1)
+        weights.addWidget(self.bars_column, 1)
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.title_label)
+        column.addLayout(facts)
+        column.addLayout(weights, 3)
+        column.addSpacing(6)
+        column.addWidget(self.top_caption)
+        column.addWidget(self.top_view, 1)
+        self._pages = QStackedLayout(self)
+        self._pages.addWidget(self.hint_label)
+        self._pages.addWidget(content)
+
+    # --- what the window calls --------------------------------------------------------------
+
+    def set_images(self, x_test: np.ndarray) -> None:
+        """The test images (N, 784) that ``show_top``'s indices point into."""
+        self._x_test = x_test
+
+    @property
+    def neuron(self) -> tuple[int, int] | None:
+        return self._neuron
+
+    def clear(self) -> None:
+        self._neuron = None
+        self._pages.setCurrentIndex(0)
+
+    def show_neuron(self, snapshot: Snapshot, layer: int, neuron: int, x: np.ndarray | None = None) -> None:
+        """Draw this neuron with these weights; its activation for ``x`` (784,) if given."""
+        weights, bias = incoming(snapshot.W, snapshot.b, layer, neuron)  # checks the neuron first
+        if (layer, neuron) != self._neuron:
+            self._neuron = (layer, neuron)
+            self._await_top()
+        L = len(snapshot.sizes) - 1
+        activation = snapshot.output if layer == L else snapshot.hidden
+        what = f", the output for digit {neuron}" if layer == L else ""
+        self.title_label.setText(f"layer {layer}, neuron {neuron} ({activation}{what})")
+        self.bias_label.setText(f"bias {bias:.3g}")
+        if layer == 1:
+            self._show_first_layer(weights)
+        else:
+            self._show_deeper(snapshot, layer, neuron, weights)
+        self._show_activation(snapshot, layer, neuron, x)
+        self._pages.setCurrentIndex(1)
+
+    def show_top(self, indices: np.ndarray, values: np.ndarray,
+                 neuron: tuple[int, int] | None = None) -> None:
+        """The test digits ``indices`` that excite the neuron shown most, with its ``values``
+        for them; ignored if ``neuron`` is given and is not the neuron shown."""
+        if self._neuron is None or self._x_test is None:
+            return
+        if neuron is not None and tuple(neuron) != self._neuron:
+            return
+        k = len(indices)
+        if k == 0:
+            self.top_caption.setText("no test digits to search")
+            return
+        images = self._x_test[indices].reshape(k, SIDE, SIDE)
+        self.top_image.setImage(tile(images, cols=max(k, 1)), levels=(0.0, 1.0))
+        ticks = [(c * (SIDE + 1) + SIDE / 2, f"{v:.2f}") for c, v in enumerate(values)]
+        axis = self.top_view.getPlotItem().getAxis("bottom")
+        axis.setTicks([ticks, []])
+        self.top_view.getPlotItem().getViewBox().setRange(
+            xRange=(0, max(k, 1) * (SIDE + 1) - 1), yRange=(0, SIDE), padding=0.01)
+        self.top_caption.setText(f"the {k} test digits that excite it most, with its activation for each")
+        self.top_image.setVisible(True)
+
+    # --- drawing ----------------------------------------------------------------------------
+
+    def _await_top(self) -> None:
+        self.top_image.setVisible(False)
+        self.top_view.getPlotItem().getAxis("bottom").setTicks([[], []])
+        self.top_caption.setText("looking for the test digits that excite it most…")
+
+    def _show_first_layer(self, weights: np.ndarray) -> None:
+        self.image_caption.setText("incoming weights, one per pixel")
+        self._show_image(weights)
+        self.bars_column.setVisible(False)
+
+    def _show_deeper(self, snapshot: Snapshot, layer: int, neuron: int, weights: np.ndarray) -> None:
+        self.image_caption.setText("projected to the input (linear approximation)")
+        self._show_image(projected_weights(snapshot.W, layer, neuron))
+        n = len(weights)
+        self.bars_caption.setText(f"incoming weights from the {n} neurons of layer {layer - 1}")
+        x = np.arange(n)
+        self.positive_bars.setOpts(x=x, height=np.maximum(weights, 0.0))
+        self.negative_bars.setOpts(x=x, height=np.minimum(weights, 0.0))
+        self.bars_view.getPlotItem().setXRange(-0.5, n - 0.5, padding=0.01)
+        self.bars_column.setVisible(True)
+
+    def _show_image(self, pixels: np.ndarray) -> None:
+        self.weights_image.setImage(pixels.reshape(SIDE, SIDE), levels=theme.symmetric_levels(pixels))
+
+    def _show_activation(self, snapshot: Snapshot, layer: int, neuron: int, x: np.ndarray | None) -> None:
+        if x is None:
+            self.activation_label.setText("")
+            return
+        value = snapshot.network().forward(x[None, :])[layer][0, neuron]
+        self.activation_label.setText(f"activation {value:.3g} for the digit shown")

@@ -1,0 +1,53 @@
+"""Colours and colour maps shared by every panel, so the window reads as one piece."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+BACKGROUND = "#16181d"
+FOREGROUND = "#d8dee9"
+MUTED = "#6b7280"
+ACCENT = "#f0a35e"  # the selection: a neuron, a bar, the predicted digit
+COST = "#7aa2f7"
+TRAIN = "#9ece6a"
+TEST = "#f7768e"
+BAR = "#7aa2f7"
+
+# Weights: blue for negative, near-black at zero, red for positive (CET-D1 is blue-white-red on
+# white; this dark variant keeps zero dark on the dark background).
+WEIGHTS = pg.ColorMap(np.array([0.0, 0.5, 1.0]),
+                      np.array([[80, 140, 255], [22, 24, 29], [255, 110, 80]], dtype=np.ubyte))
+# Pixel intensities and activations: black to white.
+GRAY = pg.ColorMap(np.array([0.0, 1.0]), np.array([[0, 0, 0], [255, 255, 255]], dtype=np.ubyte))
+
+
+def configure() -> None:
+    """Global pyqtgraph options: call once, before any plot is made."""
+    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND,
+                        useOpenGL=False, imageAxisOrder="row-major")
+
+
+def apply_palette(app) -> None:
+    """A dark Fusion palette for the widgets around the plots, so the window is one piece."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {QPalette.Window: "#1e2128", QPalette.WindowText: FOREGROUND, QPalette.Base: "#16181d",
+             QPalette.AlternateBase: "#242831", QPalette.Text: FOREGROUND, QPalette.Button: "#2a2e38",
+             QPalette.ButtonText: FOREGROUND, QPalette.ToolTipBase: "#2a2e38",
+             QPalette.ToolTipText: FOREGROUND, QPalette.Highlight: "#3d59a1",
+             QPalette.HighlightedText: "#ffffff", QPalette.PlaceholderText: MUTED,
+             QPalette.BrightText: ACCENT, QPalette.Link: COST}
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        palette.setColor(QPalette.Disabled, role, QColor(MUTED))
+    app.setPalette(palette)
+
+
+def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
+    """Colour levels centred on zero, so zero always has the middle colour."""
+    m = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    m = m if np.isfinite(m) and m > 0 else 1.0
+    return -m, m

@@ -1,0 +1,218 @@
+"""The main window, offscreen: training on the worker thread reaches every panel, the controls
+steer it, files round-trip through the menu, and closing mid-training leaves nothing running."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog
+
+from core.model_io import load_model
+from tests.qt_helpers import click_pixel
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 2000  # training and test images: an epoch of 'fast' takes a few hundredths of a second
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def themed():
+    from app import theme
+    theme.configure()
+
+
+def make_window(qtbot, settings_path, limit=LIMIT):
+    from app.window import MainWindow
+    settings = QSettings(str(settings_path), QSettings.IniFormat)
+    window = MainWindow(settings, limit=limit)
+    qtbot.addWidget(window)
+    if window.data is None:
+        with qtbot.waitSignal(window.data_ready, timeout=WAIT_MS):
+            pass
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    window.form.preset.setCurrentText("fast")
+    yield window
+    window.close()
+
+
+def train(qtbot, window, epochs):
+    window.form.epochs.setValue(epochs)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
+        window.train()
+    return ended.args[0]
+
+
+def test_one_epoch_reaches_the_cost_curve_the_heatmaps_and_the_bars(qtbot, window):
+    """Training runs on the worker; its snapshots reach every panel through the redraw timer."""
+    before = window.snapshot
+    assert before is not None and window.trainer.epoch == 0
+    assert train(qtbot, window, 1) == ""
+    after = window.snapshot
+    assert after is not before and after.epoch == 1 and window.trainer.epoch == 1
+    assert not np.array_equal(after.W[0], before.W[0])
+    assert window.weights._snapshot is after
+    assert window.activations.snapshot is after
+    assert window.cost.epoch_count() == 1
+    assert window.accuracy_label.text().startswith("test accuracy 0.")
+    assert window.epoch_label.text() == "epoch 1/1"
+
+
+def test_train_again_goes_on_from_the_same_network(qtbot, window):
+    train(qtbot, window, 1)
+    first = window.snapshot
+    train(qtbot, window, 2)
+    assert window.snapshot.epoch == 3 and window.trainer.epoch == 3
+    assert window.cost.epoch_count() == 3
+    assert not np.array_equal(first.W[0], window.snapshot.W[0])
+
+
+def test_pause_stops_progress_and_resume_continues(qtbot, window):
+    window.form.epochs.setValue(500)
+    window.train()
+    qtbot.waitUntil(lambda: window.trainer.step > 5, timeout=WAIT_MS)
+    window.toggle_pause()
+    assert window.pause_button.text() == "Resume" and window.step_button.isEnabled()
+    qtbot.wait(200)  # the worker finishes its batch and waits
+    paused_at = window.trainer.step
+    qtbot.wait(300)
+    assert window.trainer.step == paused_at
+    window.step()
+    qtbot.waitUntil(lambda: window.trainer.step == paused_at + 1, timeout=WAIT_MS)
+    window.toggle_pause()
+    assert window.pause_button.text() == "Pause" and not window.step_button.isEnabled()
+    qtbot.waitUntil(lambda: window.trainer.step > paused_at + 10, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+        window.stop()
+    assert window.training is None and window.train_button.isEnabled()
+
+
+def test_step_from_idle_trains_one_batch_and_waits(qtbot, window):
+    window.step()
+    qtbot.waitUntil(lambda: window.trainer.step == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.snapshot.step == 1, timeout=WAIT_MS)
+    assert window.training is not None and window.training.control.paused
+    assert window.pause_button.text() == "Resume"
+    window.step()
+    qtbot.waitUntil(lambda: window.snapshot.step == 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+        window.stop()
+
+
+def test_learning_rate_changes_while_training(qtbot, window):
+    window.form.epochs.setValue(500)
+    window.train()
+    qtbot.waitUntil(lambda: window.trainer.step > 2, timeout=WAIT_MS)
+    assert window.form.lr.isEnabled() and not window.form.layers.isEnabled()
+    window.form.lr.setValue(0.0042)
+    qtbot.waitUntil(lambda: window.trainer.lr == pytest.approx(0.0042), timeout=WAIT_MS)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+        window.stop()
+
+
+def test_clicking_a_heatmap_tile_selects_that_neuron_in_the_inspector(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    cols = window.weights._columns
+    r, c = divmod(7, cols)
+    view, image = window.weights.graphics, window.weights.grid_image
+    qtbot.waitUntil(lambda: image.sceneBoundingRect().width() < view.viewport().width())  # painted
+    with qtbot.waitSignal(window.weights.neuron_clicked, timeout=5000) as clicked:
+        click_pixel(qtbot, window.weights.graphics, window.weights.grid_image, c * 29 + 14, r * 29 + 14)
+    assert clicked.args == [1, 7]
+    assert window.selection == (1, 7)
+    assert window.inspector.neuron == (1, 7)
+
+
+def test_save_and_open_round_trip_through_the_menu(qtbot, window, tmp_path, monkeypatch):
+    train(qtbot, window, 1)
+    path = tmp_path / "brain.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_action.trigger()
+    net, meta = load_model(path)
+    np.testing.assert_array_equal(net.W[0], window.snapshot.W[0])
+    assert meta["epochs"] == 1 and meta["test_accuracy"] == window.last_test_accuracy
+    window.reset()
+    assert not np.array_equal(window.snapshot.W[0], net.W[0])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_action.trigger()
+    np.testing.assert_array_equal(window.snapshot.W[0], net.W[0])
+    assert window.weights._snapshot is window.snapshot
+    assert window.trainer.epoch == 1 and window.epoch_label.text().startswith("epoch 1/")
+
+
+def test_a_corrupt_model_is_a_dialog_and_the_window_keeps_its_model(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip at all")
+    kept = window.snapshot
+    assert not window.open_model(str(bad))
+    assert window.error_box is not None and str(bad) in window.error_box.text()
+    assert window.snapshot is kept
+    assert train(qtbot, window, 1) == ""  # still usable
+
+
+def test_divergence_is_reported_and_the_last_finite_weights_are_kept(qtbot, window):
+    window.form.optimizer.setCurrentText("sgd")
+    window.form.lr.setValue(100.0)
+    window.form.lr_decay.setValue(1.0)
+    window.form.epochs.setValue(5)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
+        window.form.lr.setValue(100.0)
+        window.trainer.lr = 1e30  # far beyond what the form allows: it must diverge
+        window.train()
+        window.training.control.set_lr(1e30)
+    assert "lower the learning rate" in ended.args[0]
+    assert "last finite batch were kept" in window.error_box.text()
+    assert window.trainer.net.all_finite()
+    assert all(np.isfinite(w).all() for w in window.snapshot.W)
+
+
+def test_closing_during_training_stops_the_worker(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    window.form.epochs.setValue(500)
+    window.train()
+    qtbot.waitUntil(lambda: window.trainer.step > 3, timeout=WAIT_MS)
+    thread = window.training.thread
+    window.close()
+    assert window.training is None
+    assert not thread.isRunning()
+
+
+def test_the_window_remembers_its_settings(qtbot, tmp_path):
+    path = tmp_path / "settings.ini"
+    first = make_window(qtbot, path)
+    first.form.preset.setCurrentText("classic")
+    first.form.seed.setValue(42)
+    first.close()
+    second = make_window(qtbot, path)
+    config = second.form.config()
+    assert config.sizes == (784, 20, 20, 20, 10) and config.seed == 42
+    second.close()
+
+
+def test_without_a_display_the_window_says_so_and_points_to_screenshot():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no display" in result.stderr and "--screenshot" in result.stderr
+
+
+def test_screenshot_trains_and_saves_a_picture_of_the_window(tmp_path):
+    out = tmp_path / "window.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out),
+                             "--epochs", "1", "--limit", "3000"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    from PySide6.QtGui import QImage
+    image = QImage(str(out))
+    assert image.width() >= 1200 and image.height() >= 800
