@@ -24,7 +24,7 @@ from core.inspect import top_exciting
 from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
 
 SNAPSHOT_INTERVAL = 0.04  # seconds between two snapshots of the weights: about one per frame
-TOP_BUDGET = 0.05  # at most this share of the worker's time goes to finding exciting images
+TOP_BUDGET = 0.02  # at most this share of the worker's time goes to finding exciting images
 
 
 @dataclass(frozen=True)
