@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import INTERRUPTED, USER_ERROR, Parser
+from core.cli import Parser, guarded
 from core.config import PRESETS, TrainConfig
 from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError
@@ -64,15 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # each figure shows as soon as it is measured
-    try:
-        run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return USER_ERROR
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return INTERRUPTED
-    return 0
+    return guarded(lambda: run(args) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:

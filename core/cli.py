@@ -88,13 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    return guarded(lambda: COMMANDS[args.command](args), "interrupted; nothing was saved")
+
+
+def guarded(command, interrupted: str = "interrupted") -> int:
+    """Run ``command`` (returning an exit code); a UserError is one sentence and exit code 2,
+    Ctrl+C one line and 130. Anything else is a bug and keeps its traceback."""
     try:
-        return COMMANDS[args.command](args)
+        return command()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USER_ERROR
     except KeyboardInterrupt:
-        print("\ninterrupted; nothing was saved", file=sys.stderr)
+        print(f"\n{interrupted}", file=sys.stderr)
         return INTERRUPTED
 
 
