@@ -33,7 +33,9 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     parser = Parser(prog=prog, description="Train, evaluate and watch a multilayer perceptron "
-                     "written in NumPy learn MNIST. With no command, the window opens.")
+                    "written in NumPy learn MNIST. With no command, the window opens.",
+                    epilog="The window takes --preset NAME, --data PATH, --limit N, and "
+                    "--screenshot PNG [--epochs N] to train offscreen and save a picture of it.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     train = commands.add_parser("train", help="train a network and save it",
