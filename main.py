@@ -1,5 +1,6 @@
 """Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
-a picture of it without a screen); ``train``, ``evaluate`` and ``--help`` work without one.
+a picture of it without a screen); ``train``, ``evaluate``, ``predict`` and ``--help`` work
+without one.
 This file only hands over."""
 import os
 import sys
@@ -9,7 +10,7 @@ import sys
 # thread, another program) OpenBLAS's spinning threads make an epoch up to fifty times slower.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-COMMANDS = {"train", "evaluate", "-h", "--help"}  # everything else opens the window
+COMMANDS = {"train", "evaluate", "predict", "-h", "--help"}  # everything else opens the window
 
 
 def main(argv: list[str]) -> int:

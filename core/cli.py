@@ -1,7 +1,8 @@
-"""The command line without a window: ``train`` and ``evaluate``.
+"""The command line without a window: ``train``, ``evaluate`` and ``predict``.
 
-No Qt and no TensorFlow are imported on these paths, so they start fast. A user error prints
-one sentence on stderr and exits with status 2.
+No Qt and no TensorFlow are imported on these paths, so they start fast. ``predict`` reads its
+image files through ``app.images`` (Qt's QImageReader: QtGui, never QtWidgets), imported when it
+runs and only then. A user error prints one sentence on stderr and exits with status 2.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.metrics import accuracy, confusion_matrix, precision_recall
 from core.model_io import load_model, save_model
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
+from core.preprocess import ink_from_image, preprocess
 from core.train import EpochReport, Trainer
 
 USER_ERROR = 2
@@ -66,6 +68,18 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                                    "precision and recall, and sample predictions of a saved model.")
     evaluate.add_argument("model", metavar="FILE", help="a brain.npz saved by train")
     _add_data_flags(evaluate)
+
+    predict = commands.add_parser("predict", help="classify the digit in image files",
+                                  description="Classify the handwritten digit in each image, "
+                                  "prepared as MNIST's digits were (ink box scaled to 20 pixels, "
+                                  "centre of mass centred in 28x28). One line per image: "
+                                  "'IMAGE: digit (probability)'. An image that cannot be read or "
+                                  "holds no ink gets an error line, the others are still "
+                                  "classified, and the exit status is then 2.")
+    predict.add_argument("model", metavar="MODEL", help="a brain.npz saved by train")
+    predict.add_argument("images", metavar="IMAGE", nargs="+",
+                         help="a PNG or JPEG file of any size: dark ink on light paper or light "
+                         "on dark, with or without transparency")
     return parser
 
 
@@ -232,4 +246,35 @@ def side_by_side(pictures: list[list[str]], captions: list[str], gap: int = 3) -
     return "\n".join(lines)
 
 
-COMMANDS = {"train": train, "evaluate": evaluate}
+# --- predict ----------------------------------------------------------------------------------
+
+
+def predict(args) -> int:
+    net, _ = load_model(args.model)
+    failed = 0
+    for path in args.images:
+        try:
+            x = digit_from_file(path)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        p = net.predict_proba(x[None])[0]  # (1, 784) -> (1, 10) -> (10,)
+        digit = int(p.argmax())
+        print(f"{path}: {digit} ({p[digit]:.2f})", flush=True)
+    return USER_ERROR if failed else 0
+
+
+def digit_from_file(path: str) -> np.ndarray:
+    """The image file at path as the network's input x (784,), or a UserError naming the fault."""
+    from app.images import (
+        read_grey_levels,  # Qt's image readers (QtGui only): this path alone
+    )
+
+    stages = preprocess(ink_from_image(read_grey_levels(path)))
+    if stages is None:
+        raise UserError(f"no digit in image '{path}': it holds no ink (is it blank?)")
+    return stages.x
+
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict}
