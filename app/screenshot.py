@@ -9,6 +9,8 @@ from PySide6.QtCore import QEventLoop, QTimer
 from core.cli import USER_ERROR
 
 TIMEOUT_MS = 30 * 60 * 1000
+SEVEN = [(70, 70), (120, 66), (175, 64), (210, 66), (196, 110), (172, 160), (152, 205), (140, 235)]
+SEVEN_BAR = [(120, 150), (200, 148)]
 
 
 def wait_for(signal, timeout_ms: int = TIMEOUT_MS) -> bool:
@@ -40,6 +42,8 @@ def take_screenshot(app, window, path: str, epochs: int, preset: str | None) -> 
     if failure and failure[0]:
         print(f"error: {failure[0]}", file=sys.stderr)
         return USER_ERROR
+    window.pad.stroke(SEVEN)  # the pad shows what the trained network makes of a drawn 7
+    window.pad.stroke(SEVEN_BAR)
     x = window.activations.current_input()
     strongest = int(window.snapshot.network().forward(x[None])[1][0].argmax())
     window.select_neuron(1, strongest)

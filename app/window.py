@@ -30,6 +30,7 @@ from app.controls import SettingsForm
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
 from app.panels.inspector import InspectorPanel
+from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
 from app.worker import Mailbox, TrainingRun
 from core.config import TrainConfig
@@ -111,16 +112,22 @@ class MainWindow(QMainWindow):
         self.cost = CostPanel()
         self.activations = ActivationsPanel()
         self.inspector = InspectorPanel()
+        self.pad = PadPanel()
         self.weights.setMinimumSize(360, 300)
         self.setCentralWidget(self.weights)
         self.setDockNestingEnabled(True)
-        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)  # the left column is full height
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)  # the side columns are full height
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.cost_dock = self._dock("Cost and accuracy", self.cost, Qt.LeftDockWidgetArea)
         self.activations_dock = self._dock("Activations", self.activations, Qt.BottomDockWidgetArea)
         self.inspector_dock = self._dock("Neuron inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.pad_dock = self._dock("Drawing pad", self.pad, Qt.RightDockWidgetArea)
+        self.splitDockWidget(self.inspector_dock, self.pad_dock, Qt.Vertical)
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
         self.activations.digit_changed.connect(lambda _: self._refresh_inspector())
+        self.pad.drawing_changed.connect(self._on_drawing_changed)
+        self.pad.follow_changed.connect(self._on_follow_changed)
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -382,6 +389,7 @@ class MainWindow(QMainWindow):
         if self.snapshot is not None and self.snapshot is not self._drawn["activations"]:
             with np.errstate(over="ignore", invalid="ignore"):
                 self.activations.show_snapshot(self.snapshot)
+                self.pad.show_snapshot(self.snapshot)
                 self._refresh_inspector()
             self._drawn["activations"] = self.snapshot
         if self._pending_top is not None:
@@ -394,6 +402,25 @@ class MainWindow(QMainWindow):
         self.snapshot = snapshot
         self._draw_weights()
         self._draw_activations()
+
+    @Slot(object)
+    def _on_drawing_changed(self, x) -> None:
+        if self.pad.following:
+            self._follow(x)
+
+    @Slot(bool)
+    def _on_follow_changed(self, following: bool) -> None:
+        self._follow(self.pad.current_input() if following else None)
+
+    def _follow(self, x) -> None:
+        """The activations and the inspector show the drawing x, or the test digit if None."""
+        if self.data is None:
+            return
+        if x is None:
+            self.activations.show_test_digit()
+        else:
+            self.activations.show_input(x)
+        self._refresh_inspector()
 
     def _refresh_inspector(self) -> None:
         layer, neuron = self.selection
@@ -527,7 +554,8 @@ class MainWindow(QMainWindow):
 
     def _default_layout(self) -> None:
         self.resize(1500, 950)
-        self.resizeDocks([self.training_dock, self.inspector_dock], [390, 420], Qt.Horizontal)
+        self.resizeDocks([self.training_dock, self.inspector_dock], [390, 440], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.pad_dock], [420, 520], Qt.Vertical)
         self.resizeDocks([self.training_dock, self.cost_dock], [400, 520], Qt.Vertical)
         self.resizeDocks([self.activations_dock], [360], Qt.Vertical)
 

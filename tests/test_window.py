@@ -216,3 +216,33 @@ def test_screenshot_trains_and_saves_a_picture_of_the_window(tmp_path):
     from PySide6.QtGui import QImage
     image = QImage(str(out))
     assert image.width() >= 1200 and image.height() >= 800
+
+
+SEVEN = [(60, 60), (220, 60), (120, 240)]  # a stroke on the pad's 280x280 canvas
+
+
+def test_the_pad_predicts_with_the_weights_of_the_training(qtbot, window):
+    """The pad receives every new snapshot: training changes what it says about a drawing."""
+    window.pad.stroke(SEVEN)
+    qtbot.waitUntil(lambda: window.pad.current_input() is not None, timeout=5000)
+    assert window.pad.snapshot is window.snapshot
+    train(qtbot, window, 1)
+    assert window.pad.snapshot is window.snapshot and window.snapshot.epoch == 1
+
+
+def test_activations_and_inspector_follow_the_drawing_when_asked(qtbot, window):
+    window.select_neuron(1, 3)
+    test_digit = window.activations.current_input()
+    window.pad.stroke(SEVEN)
+    qtbot.waitUntil(lambda: window.pad.current_input() is not None, timeout=5000)
+    assert window.activations.current_input() is test_digit  # not following yet
+    window.pad.follow_box.setChecked(True)
+    drawn = window.pad.current_input()
+    np.testing.assert_array_equal(window.activations.current_input(), drawn)
+    expected = window.snapshot.network().forward(drawn[None])[1][0, 3]
+    assert window.inspector.activation_label.text() == f"activation {expected:.3g} for the digit shown"
+    window.pad.clear()
+    qtbot.waitUntil(lambda: window.activations.current_input() is not drawn, timeout=5000)
+    np.testing.assert_array_equal(window.activations.current_input(), test_digit)
+    window.pad.follow_box.setChecked(False)
+    np.testing.assert_array_equal(window.activations.current_input(), test_digit)

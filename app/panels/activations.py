@@ -324,6 +324,10 @@ class ActivationsPanel(QWidget):
 
     # --- the user ---------------------------------------------------------------------------
 
+    def show_test_digit(self) -> None:
+        """Show the test digit chosen in the controls again (after following a drawing)."""
+        self._show_index(self.current_index)
+
     def _show_index(self, index: int) -> None:
         self.show_input(self._x_test[index], int(self._y_test[index]))
 

@@ -1,0 +1,527 @@
+"""The drawing pad: draw a digit with the mouse or a pen and watch the network read it.
+
+The canvas keeps its strokes as lists of points and paints them into a QImage, white ink on black
+as in MNIST; that image is what ``core.preprocess`` turns, stage by stage, into the 784 inputs the
+network sees. The panel shows the stages, the image the network sees, the ten outputs and the
+predicted digit.
+
+A prediction follows the pen at most once per pass of the event loop: a change of the canvas only
+marks it dirty and queues one call of ``_predict``, which then serves every change that arrived
+meanwhile. The call is a queued signal, not a zero timer, so it runs before the repaint that the
+stroke asked for (a low-priority posted event) and the bars are painted with the stroke.
+``show_snapshot`` re-runs the same input through new weights (one forward pass), so a person
+can watch their own digit become recognised epoch by epoch while training runs.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import theme
+from app.panels.activations import LayerBars, SquareView, style_plot
+from core.inspect import SIDE
+from core.preprocess import Stages, preprocess
+from core.train import Snapshot
+
+CANVAS_SIDE = 280  # logical pixels, ten times MNIST's 28
+# Chosen so that strokes come out as thick as MNIST's once preprocessing has scaled the digit to
+# 20 pixels: the ones of MNIST's test set are 2.8 pixels wide (the median of the ink of a row,
+# corrected for slant), which for a digit drawn 200 of the canvas's 280 pixels tall is a pen of
+# 2.8 * 200 / 20 = 28 pixels. A 7, 3, 0 and 4 drawn that tall get 88-96% of the mean ink of
+# MNIST's digits of their class.
+PEN_WIDTH = 28.0
+LATENCY_SAMPLES = 1000  # how many input-to-bars latencies ``latencies_ms`` keeps
+INK = QColor(255, 255, 255)
+PAPER = QColor(0, 0, 0)
+HINT = "draw a digit"
+CANVAS_HINT = "draw a digit here\nwith the mouse or a pen"
+STAGE_NAMES = ("raw", "cropped", "scaled", "centred")
+STAGE_WIDTH = 64  # pixels for each stage's picture and caption, at least
+CAPTION_HEIGHT = 15  # pixels for a line of 8 pt caption under a stage
+CAPTION_STYLE = f"color: {theme.MUTED}"
+
+
+class Canvas(QWidget):
+    """A square of black paper to draw white digits on with the left button (or a pen, whose
+    events arrive as mouse events); the right button clears it.
+
+    The strokes are kept as lists of points in logical pixels and painted, round and antialiased,
+    into a Format_Grayscale8 image at the screen's pixel density: the image is what is shown and
+    what ``canvas_array`` hands out. ``changed(t)`` is emitted after every change of the image,
+    with ``time.perf_counter()`` taken when the input that caused it arrived.
+    """
+
+    changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None, side: int = CANVAS_SIDE,
+                 pen_width: float = PEN_WIDTH):
+        super().__init__(parent)
+        self.side = side
+        self.pen = QPen(INK, pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                        Qt.PenJoinStyle.RoundJoin)
+        self._strokes: list[list[QPointF]] = []
+        self._drawing = False  # a stroke is being drawn: moves extend it
+        self._image = self._new_image()
+        self.setFixedSize(side, side)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)  # right-click clears
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setToolTip("Draw a digit with the left button or a pen; right-click clears")
+
+    # --- what is drawn ------------------------------------------------------------------------
+
+    @property
+    def strokes(self) -> tuple[tuple[tuple[float, float], ...], ...]:
+        """The strokes drawn, oldest first, as (x, y) points in logical pixels."""
+        return tuple(tuple((p.x(), p.y()) for p in stroke) for stroke in self._strokes)
+
+    def is_empty(self) -> bool:
+        return not self._strokes
+
+    @property
+    def image(self) -> QImage:
+        """The image drawn on: Format_Grayscale8, ``side`` logical pixels square at the screen's
+        pixel density."""
+        return self._image
+
+    def canvas_array(self) -> np.ndarray:
+        """The image as (H, W) float32 in [0, 1], ink = 1: a copy, rows read past their padding."""
+        image = self._image
+        h, w, stride = image.height(), image.width(), image.bytesPerLine()
+        bits = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
+        return bits[:, :w].astype(np.float32) * np.float32(1 / 255)
+
+    # --- drawing: the mouse and ``PadPanel.stroke`` both come through here --------------------
+
+    def begin_stroke(self, point: QPointF, t: float | None = None) -> None:
+        """A new stroke starting with a dot at ``point``."""
+        self._drawing = True
+        self._strokes.append([QPointF(point)])
+        with self._painter() as painter:
+            painter.drawPoint(point)
+        self._update_around(point, point)
+        self.changed.emit(time.perf_counter() if t is None else t)
+
+    def extend_stroke(self, point: QPointF, t: float | None = None) -> None:
+        """The stroke being drawn goes on to ``point``: one more segment is painted."""
+        if not self._drawing:
+            return
+        stroke = self._strokes[-1]
+        last = stroke[-1]
+        stroke.append(QPointF(point))
+        with self._painter() as painter:
+            painter.drawLine(last, point)
+        self._update_around(last, point)
+        self.changed.emit(time.perf_counter() if t is None else t)
+
+    def end_stroke(self) -> None:
+        self._drawing = False
+
+    def undo(self) -> bool:
+        """Remove the last stroke; False if there was none."""
+        if not self._strokes:
+            return False
+        t = time.perf_counter()
+        self._drawing = False
+        self._strokes.pop()
+        self._repaint_strokes()
+        self.changed.emit(t)
+        return True
+
+    def clear(self) -> bool:
+        """Remove every stroke; False if there was none."""
+        if not self._strokes:
+            return False
+        t = time.perf_counter()
+        self._drawing = False
+        self._strokes.clear()
+        self._repaint_strokes()
+        self.changed.emit(t)
+        return True
+
+    def _new_image(self) -> QImage:
+        ratio = self.devicePixelRatioF()
+        n = round(self.side * ratio)
+        image = QImage(n, n, QImage.Format.Format_Grayscale8)
+        image.setDevicePixelRatio(ratio)  # so that painters draw in logical pixels
+        image.fill(PAPER)
+        return image
+
+    @contextmanager
+    def _painter(self) -> Iterator[QPainter]:
+        """A painter on the image with the round antialiased pen, ended on leaving."""
+        painter = QPainter(self._image)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(self.pen)
+            yield painter
+        finally:
+            painter.end()
+
+    def _repaint_strokes(self) -> None:
+        """Paint every stroke afresh, with the very calls that painted it while it was drawn,
+        so that the image after an undo is the image before the stroke undone."""
+        self._image.fill(PAPER)
+        with self._painter() as painter:
+            for stroke in self._strokes:
+                painter.drawPoint(stroke[0])
+                for a, b in pairwise(stroke):
+                    painter.drawLine(a, b)
+        self.update()
+
+    def _update_around(self, a: QPointF, b: QPointF) -> None:
+        margin = self.pen.widthF() / 2 + 2
+        self.update(QRectF(a, b).normalized().adjusted(-margin, -margin, margin, margin).toAlignedRect())
+
+    # --- Qt -----------------------------------------------------------------------------------
+
+    def sizeHint(self):
+        return self.minimumSize()
+
+    def paintEvent(self, _) -> None:
+        if abs(self._image.devicePixelRatio() - self.devicePixelRatioF()) > 1e-6:
+            # Moved to a screen of another density: the same strokes, as sharp as the screen.
+            self._image = self._new_image()
+            self._repaint_strokes()
+            self.changed.emit(time.perf_counter())
+        painter = QPainter(self)
+        painter.drawImage(QPointF(0, 0), self._image)
+        if not self._strokes:
+            painter.setPen(QColor(theme.MUTED))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, CANVAS_HINT)
+        painter.setPen(QColor(theme.MUTED))
+        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        painter.end()
+
+    def mousePressEvent(self, event) -> None:
+        t = time.perf_counter()
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.begin_stroke(event.position(), t)
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.clear()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        t = time.perf_counter()
+        if self._drawing and event.buttons() & Qt.MouseButton.LeftButton:
+            self.extend_stroke(event.position(), t)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.end_stroke()
+        event.accept()
+
+
+class StageView:
+    """One stage of the preprocessing, small: the image at its own size, the stage's name and
+    that size under it."""
+
+    def __init__(self, layout: pg.GraphicsLayout, col: int, name: str):
+        self.name = name
+        self.box = layout.addViewBox(row=0, col=col, lockAspect=True, invertY=True, enableMouse=False)
+        self.box.setMenuEnabled(False)
+        self.image = pg.ImageItem(np.zeros((1, 1), dtype=np.float32), axisOrder="row-major",
+                                  levels=(0.0, 1.0))
+        self.image.setColorMap(theme.GRAY)
+        self.box.addItem(self.image)
+        self.frame = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.frame.setPen(pg.mkPen(theme.MUTED, width=1, cosmetic=True))
+        self.box.addItem(self.frame)
+        self.caption = layout.addLabel(name, row=1, col=col, size="8pt", color=theme.MUTED)
+        self.size_label = layout.addLabel("", row=2, col=col, size="8pt", color=theme.MUTED)
+        self._shape: tuple[int, int] | None = None
+        self.show(None)
+
+    def show(self, a: np.ndarray | None) -> None:
+        self.image.setVisible(a is not None)
+        self.frame.setVisible(a is not None)
+        shape = None if a is None else a.shape
+        if a is not None:
+            self.image.setImage(a, levels=(0.0, 1.0))
+        if shape != self._shape:  # re-frame and re-caption only when the size changes
+            self._shape = shape
+            h, w = shape or (SIDE, SIDE)
+            self.frame.setRect(0, 0, w, h)
+            side = max(h, w)
+            self.box.setRange(xRange=((w - side) / 2, (w + side) / 2),
+                              yRange=((h - side) / 2, (h + side) / 2), padding=0.04)
+            self.size_label.setText("" if shape is None else f"{w}×{h}")
+
+
+class PadPanel(QWidget):
+    """A canvas to draw a digit on, what preprocessing makes of it, and what the latest
+    snapshot's network says it is.
+
+    ``show_snapshot(snapshot)``
+        the weights to predict with: the drawing shown, if any, is predicted again at once.
+    ``stroke(points)``
+        draw a stroke through these (x, y) points of the canvas (logical pixels, 0 to
+        ``CANVAS_SIDE``), as the mouse would; the prediction follows on the event loop.
+    ``undo()``, ``clear()``
+        as Ctrl+Z, and as the Clear button, Esc or a right-click on the canvas.
+    ``current_input()``
+        the (784,) input the network sees (read-only), or None when nothing is drawn.
+    ``stages`` (property)
+        the ``core.preprocess.Stages`` of the drawing, or None.
+    ``following`` (property)
+        whether "Activations follow the drawing" is ticked.
+    ``latencies_ms`` (property)
+        milliseconds from each input that changed the canvas (press, move, undo, clear) to the
+        bars showing its prediction, the latest ``LATENCY_SAMPLES``; moves coalesced into one
+        prediction count from the first of them.
+    signal ``drawing_changed(object)``
+        the (784,) input, or None when the canvas is cleared, whenever it changes.
+    signal ``follow_changed(bool)``
+        the checkbox was ticked or unticked.
+    """
+
+    drawing_changed = Signal(object)
+    follow_changed = Signal(bool)
+    _predict_requested = Signal()  # connected queued: one call of _predict on the event loop
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._snapshot: Snapshot | None = None
+        self._network = None  # the snapshot's forward-only Network, made once per snapshot
+        self._stages: Stages | None = None
+        self._input: np.ndarray | None = None
+        self._changed_since: float | None = None  # perf_counter of the first change not yet predicted
+        self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.canvas = Canvas()
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self._predict_requested.connect(self._predict, Qt.ConnectionType.QueuedConnection)
+        self._build_controls()
+        self._build_prediction()
+        self._build_stages()
+        self._arrange()
+        self._show_stages()
+        self._show_prediction()
+
+    # --- building -----------------------------------------------------------------------------
+
+    def _build_controls(self) -> None:
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove the whole drawing (Esc, or right-click the canvas)")
+        self.clear_button.clicked.connect(self.clear)
+        self.follow_box = QCheckBox("Activations follow the drawing")
+        self.follow_box.setToolTip("Show the drawn digit, instead of a test digit, in the "
+                                   "activations and the neuron inspector")
+        self.follow_box.toggled.connect(self.follow_changed)
+        self.undo_action = self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
+        self.clear_action = self._shortcut(QKeySequence(Qt.Key.Key_Escape), self.clear)
+
+    def _shortcut(self, keys, slot) -> QAction:
+        """A key that works while the focus is anywhere in the panel."""
+        action = QAction(self)
+        action.setShortcut(keys)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_prediction(self) -> None:
+        self.input_view = SquareView()
+        self.input_view.setFixedSize(120, 120)
+        self.input_view.setToolTip("The 28×28 image the network sees")
+        box = self.input_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        box.setMenuEnabled(False)
+        self.image = pg.ImageItem(np.zeros((SIDE, SIDE), dtype=np.float32), axisOrder="row-major",
+                                  levels=(0.0, 1.0))
+        self.image.setColorMap(theme.GRAY)
+        box.addItem(self.image)
+        box.setRange(xRange=(0, SIDE), yRange=(0, SIDE), padding=0.02)
+        self.input_caption = QLabel("the network sees")
+        self.input_caption.setStyleSheet(CAPTION_STYLE)
+        self.digit_label = QLabel("")
+        self.digit_label.setStyleSheet(f"color: {theme.ACCENT}; font-size: 40pt; font-weight: bold")
+        self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.digit_label.setMinimumWidth(70)
+        self.probability_label = QLabel("")
+        self.probability_label.setStyleSheet("font-size: 12pt")
+        self.runner_up_label = QLabel("")
+        self.runner_up_label.setStyleSheet(CAPTION_STYLE)
+        self.hint_label = QLabel("")
+        self.hint_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 12pt")
+        self.bar_view = pg.GraphicsLayoutWidget()
+        self.bar_view.setMinimumHeight(130)
+        plot = self.bar_view.addPlot()
+        style_plot(plot, "output")
+        plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
+        self.bars = LayerBars(plot, 10, "softmax")  # softmax and sigmoid outputs both lie in [0, 1]
+
+    def _build_stages(self) -> None:
+        self.stage_view = pg.GraphicsLayoutWidget()
+        self.stage_view.setFixedHeight(112)
+        self.stage_view.setMinimumWidth(4 * STAGE_WIDTH)
+        self.stage_view.setToolTip("What preprocessing did to the drawing: the ink's bounding box "
+                                   "cut out, scaled so its longer side is 20 pixels, and placed "
+                                   "in 28×28 with its centre of mass in the middle")
+        layout = self.stage_view.ci
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.stage_views = {name: StageView(layout, col, name) for col, name in enumerate(STAGE_NAMES)}
+        layout.setSpacing(0)
+        for row in (1, 2):  # the two lines of captions, tight under the pictures
+            layout.layout.setRowFixedHeight(row, CAPTION_HEIGHT)
+
+    def _arrange(self) -> None:
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas)
+        left.addLayout(buttons)
+        left.addWidget(self.follow_box)
+        left.addStretch(1)
+
+        seen = QVBoxLayout()
+        seen.addWidget(self.input_view)
+        seen.addWidget(self.input_caption, 0, Qt.AlignmentFlag.AlignHCenter)
+        said = QVBoxLayout()
+        said.addStretch(1)
+        said.addWidget(self.digit_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        said.addWidget(self.probability_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        said.addWidget(self.runner_up_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        said.addWidget(self.hint_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        said.addStretch(1)
+        top = QHBoxLayout()
+        top.addLayout(seen)
+        top.addLayout(said, 1)
+        right = QVBoxLayout()
+        right.addLayout(top)
+        right.addWidget(self.bar_view, 1)
+        right.addWidget(self.stage_view)
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addLayout(left)
+        outer.addLayout(right, 1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    # --- what the window and the user call ----------------------------------------------------
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        """Predict with these weights from now on; the drawing shown, if any, at once."""
+        if self._snapshot is None or snapshot.output != self._snapshot.output:
+            style_plot(self.bars.plot, "probabilities (softmax)" if snapshot.output == "softmax"
+                       else f"outputs ({snapshot.output})")
+        self._snapshot = snapshot
+        self._network = snapshot.network()
+        self._show_prediction()
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        """Draw a stroke through these (x, y) canvas points, as the mouse would."""
+        if not points:
+            return
+        self.canvas.begin_stroke(QPointF(*points[0]))
+        for p in points[1:]:
+            self.canvas.extend_stroke(QPointF(*p))
+        self.canvas.end_stroke()
+
+    def undo(self) -> None:
+        """Remove the last stroke."""
+        self.canvas.undo()
+
+    def clear(self) -> None:
+        """Remove the whole drawing."""
+        self.canvas.clear()
+
+    def current_input(self) -> np.ndarray | None:
+        """The (784,) input the network sees, or None when nothing is drawn."""
+        return self._input
+
+    @property
+    def stages(self) -> Stages | None:
+        return self._stages
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    @property
+    def following(self) -> bool:
+        return self.follow_box.isChecked()
+
+    @property
+    def latencies_ms(self) -> np.ndarray:
+        return np.array(self._latencies)
+
+    # --- predicting ---------------------------------------------------------------------------
+
+    def _on_canvas_changed(self, t: float) -> None:
+        if self._changed_since is None:
+            self._changed_since = t
+            self._predict_requested.emit()
+
+    def _predict(self) -> None:
+        """Preprocess the canvas and show what the network makes of it: the one prediction for
+        every change since the last."""
+        since, self._changed_since = self._changed_since, None
+        stages = preprocess(self.canvas.canvas_array())
+        x = None if stages is None else stages.x  # read-only, so other panels may keep it
+        changed = (x is None) != (self._input is None) or \
+            (x is not None and not np.array_equal(x, self._input))
+        self._stages, self._input = stages, x
+        self._show_stages()
+        self._show_prediction()
+        if since is not None:
+            self._latencies.append((time.perf_counter() - since) * 1000)
+        if changed:
+            self.drawing_changed.emit(x)
+
+    def _show_stages(self) -> None:
+        stages = self._stages
+        for name, view in self.stage_views.items():
+            view.show(None if stages is None else getattr(stages, name))
+        self.undo_button.setEnabled(not self.canvas.is_empty())
+        self.clear_button.setEnabled(not self.canvas.is_empty())
+
+    def _show_prediction(self) -> None:
+        x = self._input
+        self.image.setImage(np.zeros((SIDE, SIDE), np.float32) if x is None else x.reshape(SIDE, SIDE),
+                            levels=(0.0, 1.0))
+        outputs = None
+        if x is not None and self._network is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
+                outputs = self._network.predict_proba(x[None, :])[0]
+            if not np.isfinite(outputs).all():
+                outputs = None
+        if outputs is None:
+            self.bars.show_values(np.zeros(10, np.float32))
+            self.bars.mark(None)
+            self.digit_label.setText("")
+            self.probability_label.setText("")
+            self.runner_up_label.setText("")
+            self.hint_label.setText(HINT if x is None else
+                                    "no network yet" if self._network is None else
+                                    "the network's outputs are not finite")
+            return
+        first, second = np.argsort(outputs)[::-1][:2]
+        self.bars.show_values(outputs)
+        self.bars.mark(int(first))
+        self.digit_label.setText(str(first))
+        self.probability_label.setText(f"{outputs[first]:.2f}")
+        self.runner_up_label.setText(f"then {second} ({outputs[second]:.2f})")
+        self.hint_label.setText("")
