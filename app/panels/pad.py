@@ -114,10 +114,14 @@ class Canvas(QWidget):
     def begin_stroke(self, point: QPointF, t: float | None = None) -> None:
         """A new stroke starting with a dot at ``point``."""
         self._drawing = True
+        first = not self._strokes
         self._strokes.append([QPointF(point)])
         with self._painter() as painter:
             painter.drawPoint(point)
-        self._update_around(point, point)
+        if first:
+            self.update()  # the whole canvas: the hint drawn across it must go
+        else:
+            self._update_around(point, point)
         self.changed.emit(time.perf_counter() if t is None else t)
 
     def extend_stroke(self, point: QPointF, t: float | None = None) -> None:
