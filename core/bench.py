@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import Parser, guarded
+from core.cli import Parser, guarded, positive_int
 from core.config import PRESETS, TrainConfig
 from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError
@@ -71,27 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m core.bench",
                      description="Time training and one-image inference of the NumPy network on "
                      "MNIST, and of the same network in tf.keras.")
-    parser.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=1, metavar="N",
                         help="BLAS and TensorFlow threads (default: %(default)s, as main.py trains)")
-    parser.add_argument("--epochs", type=_positive_int, default=5, metavar="N",
+    parser.add_argument("--epochs", type=positive_int, default=5, metavar="N",
                         help="epochs timed after the first, for each network (default: %(default)s)")
-    parser.add_argument("--calls", type=_positive_int, default=2000, metavar="N",
+    parser.add_argument("--calls", type=positive_int, default=2000, metavar="N",
                         help="one-image predictions timed for each network (default: %(default)s)")
     parser.add_argument("--no-keras", dest="keras", action="store_false",
                         help="skip the comparison with tf.keras (and the import of TensorFlow)")
-    parser.add_argument("--limit", type=_positive_int, metavar="N",
+    parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="use only the first N training and test images (a quick look)")
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.cli import Parser, guarded
+from core.cli import Parser, guarded, positive_int
 from core.config import preset
 from core.data import load_mnist
 from core.errors import ConfigError
@@ -57,24 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="a brain.npz saved by 'main.py train'; without one, the fast preset "
                         "is trained for --epochs epochs first (a few seconds)")
-    parser.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS, metavar="N",
+    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS, metavar="N",
                         help="epochs of the fast preset when no MODEL is given (default: %(default)s)")
-    parser.add_argument("--limit", type=_positive_int, metavar="N",
+    parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="draw only the first N test digits (a quick look)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random drawings (default: 0)")
     parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of "
                         "IDX files (default: assets/mnist.npz, then ~/.keras/datasets/mnist.npz)")
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
