@@ -1,7 +1,6 @@
 """Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
 a picture of it without a screen); ``train``, ``evaluate``, ``predict`` and ``--help`` work
-without one.
-This file only hands over."""
+without one. This file only hands over."""
 import os
 import sys
 
