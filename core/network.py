@@ -1,4 +1,5 @@
-"""A multilayer perceptron and its backpropagation, written to be read next to the maths.
+"""A multilayer perceptron and its backpropagation, written to be read next to the maths
+(core/MATHS.md derives every equation used here, with the same names).
 
 Notation, used by every module of ``core``:
 

@@ -9,8 +9,9 @@ notation of ``core.network``), with eta the learning rate and g = dC/dp the grad
                p <- p - eta_t m / (sqrt(v) + eps),  eta_t = eta sqrt(1 - beta2^t) / (1 - beta1^t)
                (the efficient form at the end of section 2 of Kingma & Ba, which Keras uses too)
 
-L2 weight decay adds lambda/2 sum W^2 to the cost, so lambda W to the weights' gradient (the
-biases are not decayed). The learning rate is an argument of ``step``, so it can change between
+L2 weight decay adds lambda/2 sum W^2 to the cost that is minimised, so lambda W to the
+weights' gradient (the biases are not decayed); the cost the trainer reports is the data term
+alone, comparable between runs with and without decay. The learning rate is an argument of ``step``, so it can change between
 any two batches.
 """
 from __future__ import annotations
