@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.controls import SettingsForm
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
+from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
@@ -36,6 +37,7 @@ from app.worker import Mailbox, TrainingRun
 from core.config import TrainConfig
 from core.data import load_mnist
 from core.errors import UserError
+from core.evaluation import Evaluation
 from core.inspect import top_exciting
 from core.model_io import load_model, save_model
 from core.train import EpochReport, Snapshot, Trainer
@@ -83,7 +85,7 @@ class MainWindow(QMainWindow):
         self.history: list[EpochReport] = []  # the epochs of the current network, oldest first
         self._frame = 0  # redraws so far: which group of panels paints next
         self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
-        self._pending_top = None
+        self._pending_top = self._pending_evaluation = None
         self._drawn = {"weights": None, "activations": None}  # the snapshot each group shows
         self.error_box: QMessageBox | None = None
         self._busy_seconds = 0.0  # training time of this run before the last pause
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         self.activations = ActivationsPanel()
         self.inspector = InspectorPanel()
         self.pad = PadPanel()
+        self.evaluation = EvaluationPanel()
         self.weights.setMinimumSize(360, 300)
         self.setCentralWidget(self.weights)
         self.setDockNestingEnabled(True)
@@ -120,6 +123,8 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.cost_dock = self._dock("Cost and accuracy", self.cost, Qt.LeftDockWidgetArea)
         self.activations_dock = self._dock("Activations", self.activations, Qt.BottomDockWidgetArea)
+        self.evaluation_dock = self._dock("Confusion and mistakes", self.evaluation, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.activations_dock, self.evaluation_dock)
         self.inspector_dock = self._dock("Neuron inspector", self.inspector, Qt.RightDockWidgetArea)
         self.pad_dock = self._dock("Drawing pad", self.pad, Qt.RightDockWidgetArea)
         self.splitDockWidget(self.inspector_dock, self.pad_dock, Qt.Vertical)
@@ -128,6 +133,7 @@ class MainWindow(QMainWindow):
         self.activations.digit_changed.connect(lambda _: self._refresh_inspector())
         self.pad.drawing_changed.connect(self._on_drawing_changed)
         self.pad.follow_changed.connect(self._on_follow_changed)
+        self.evaluation.digit_chosen.connect(self._on_digit_chosen)
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -205,6 +211,7 @@ class MainWindow(QMainWindow):
         self.data = data
         self.activations.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
+        self.evaluation.set_images(data.x_test)
         self.status.showMessage(f"{len(data.x_train):,} training and {len(data.x_test):,} test "
                                 f"images from {data.source}", 8000)
         if self.trainer is None:
@@ -237,9 +244,11 @@ class MainWindow(QMainWindow):
         self.trainer.epoch = epochs_done
         self.history.clear()
         self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
+        self._pending_evaluation = None
         self.cost.reset()
         self.last_test_accuracy = None
         self.show_snapshot(self.trainer.snapshot())
+        self._evaluate_idle()
         self._update_status()
         return True
 
@@ -361,6 +370,8 @@ class MainWindow(QMainWindow):
             self.snapshot = delivery.snapshot
         if delivery.top is not None:
             self._pending_top = delivery.top
+        if delivery.evaluation is not None:
+            self._pending_evaluation = delivery.evaluation
         self._update_status(delivery.batch)
         groups = (self._draw_cost, self._draw_weights, self._draw_activations)
         if everything:
@@ -378,6 +389,9 @@ class MainWindow(QMainWindow):
         for report in self._pending_epochs:
             self.cost.add_epoch(report)
         self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
+        if self._pending_evaluation is not None:
+            self.evaluation.show_evaluation(self._pending_evaluation)
+            self._pending_evaluation = None
 
     def _draw_weights(self) -> None:
         if self.snapshot is not None and self.snapshot is not self._drawn["weights"]:
@@ -402,6 +416,21 @@ class MainWindow(QMainWindow):
         self.snapshot = snapshot
         self._draw_weights()
         self._draw_activations()
+
+    def _evaluate_idle(self) -> None:
+        """The confusion matrix of a network that is not training (new or opened): one pass
+        over the test set, tens of milliseconds, on a user's action."""
+        net, data = self.trainer.net, self.trainer.data
+        self.evaluation.show_evaluation(
+            Evaluation.of(net.predict_proba(data.x_test), data.y_test, self.trainer.epoch))
+
+    @Slot(int)
+    def _on_digit_chosen(self, index: int) -> None:
+        """A thumbnail of the galleries: that digit in the activations panel and the inspector."""
+        if self.pad.following:
+            self.pad.follow_box.setChecked(False)
+        self.activations.choose(index)
+        self.activations_dock.raise_()  # the two share the bottom of the window: show the result
 
     @Slot(object)
     def _on_drawing_changed(self, x) -> None:
@@ -557,7 +586,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.training_dock, self.inspector_dock], [390, 440], Qt.Horizontal)
         self.resizeDocks([self.inspector_dock, self.pad_dock], [420, 520], Qt.Vertical)
         self.resizeDocks([self.training_dock, self.cost_dock], [400, 520], Qt.Vertical)
-        self.resizeDocks([self.activations_dock], [360], Qt.Vertical)
+        self.resizeDocks([self.activations_dock], [380], Qt.Vertical)
+        self.activations_dock.raise_()
 
     def _restore_settings(self) -> None:
         self._default_layout()

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from core.evaluation import Evaluation
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.errors import TrainingDiverged
@@ -36,6 +37,7 @@ class Delivery:
     batch: BatchReport | None  # the newest, for the status bar
     snapshot: Snapshot | None  # None: no newer weights than at the last look
     top: tuple | None = field(default=None)  # ((layer, neuron), indices, values), or None
+    evaluation: Evaluation | None = field(default=None)  # of the newest epoch, or None
 
 
 class Mailbox:
@@ -47,7 +49,7 @@ class Mailbox:
 
     def _clear(self):
         self._steps, self._costs, self._epochs = [], [], []
-        self._batch = self._snapshot = self._top = None
+        self._batch = self._snapshot = self._top = self._evaluation = None
 
     def post_batch(self, report: BatchReport) -> None:
         with self._lock:
@@ -63,6 +65,10 @@ class Mailbox:
         with self._lock:
             self._snapshot = snapshot
 
+    def post_evaluation(self, evaluation: Evaluation) -> None:
+        with self._lock:
+            self._evaluation = evaluation
+
     def post_top(self, neuron: tuple[int, int], indices: np.ndarray, values: np.ndarray) -> None:
         with self._lock:
             self._top = (neuron, indices, values)
@@ -70,7 +76,8 @@ class Mailbox:
     def take(self) -> Delivery:
         with self._lock:
             delivery = Delivery(np.array(self._steps, dtype=np.int64), np.array(self._costs),
-                                tuple(self._epochs), self._batch, self._snapshot, self._top)
+                                tuple(self._epochs), self._batch, self._snapshot, self._top,
+                                self._evaluation)
             self._clear()
         return delivery
 
@@ -119,6 +126,8 @@ class TrainingWorker(QObject):
                 self.mailbox.post_batch(report)
             else:
                 self.mailbox.post_epoch(report)
+                self.mailbox.post_evaluation(Evaluation.of(
+                    self.trainer.test_probabilities, self.trainer.data.y_test, report.epoch))
             if (isinstance(report, EpochReport) or self.control.paused
                     or now - last_snapshot >= SNAPSHOT_INTERVAL):
                 self.mailbox.post_snapshot(self.trainer.snapshot())

@@ -154,6 +154,7 @@ class Trainer:
         self.epoch = 0  # epochs completed
         self.step = 0  # batches trained
         self.test_accuracy: float | None = None
+        self.test_probabilities: np.ndarray | None = None  # (N_test, 10) after each epoch
         self._params = [*self.net.W, *self.net.b]
         self._decay = [True] * len(self.net.W) + [False] * len(self.net.b)
         self._last_finite = [p.copy() for p in self._params]
@@ -222,8 +223,10 @@ class Trainer:
                               test_accuracy, test_cost, busy, seen / busy if busy > 0 else 0.0)
 
     def evaluate(self) -> tuple[float, float]:
-        """(accuracy, cost) on the test set."""
+        """(accuracy, cost) on the test set; its outputs stay in ``test_probabilities``."""
         a_L = self.net.predict_proba(self.data.x_test)
+        a_L.flags.writeable = False  # handed out as it is: a new array every epoch
+        self.test_probabilities = a_L
         cost = self.net.loss.fn(a_L, one_hot(self.data.y_test), self.net.output)
         return accuracy(a_L.argmax(axis=1), self.data.y_test), cost
 

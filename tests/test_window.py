@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
 
+from app.panels.evaluation import GALLERY_MAX
 from core.model_io import load_model
 from tests.qt_helpers import click_pixel
 
@@ -246,3 +247,27 @@ def test_activations_and_inspector_follow_the_drawing_when_asked(qtbot, window):
     np.testing.assert_array_equal(window.activations.current_input(), test_digit)
     window.pad.follow_box.setChecked(False)
     np.testing.assert_array_equal(window.activations.current_input(), test_digit)
+
+
+def test_the_confusion_matrix_follows_training_and_its_galleries_lead_to_the_activations(qtbot, window):
+    """After an epoch the matrix counts every evaluated test image; a cell's gallery holds
+    exactly its images; a thumbnail clicked there becomes the activations panel's digit."""
+    train(qtbot, window, 1)
+    ev = window.evaluation.evaluation
+    assert ev.epoch == 1 and ev.counts.sum() == LIMIT
+    assert ev.accuracy == pytest.approx(window.last_test_accuracy)
+    window.evaluation_dock.raise_()
+    window.show()
+    qtbot.waitExposed(window)
+    true, predicted = np.unravel_index(np.argmax(ev.counts - np.diag(np.diag(ev.counts))), ev.counts.shape)
+    window.evaluation.select_cell(int(true), int(predicted))
+    shown = window.evaluation.gallery_indices
+    np.testing.assert_array_equal(shown, ev.cell(int(true), int(predicted))[:len(shown)])
+    assert len(shown) == min(GALLERY_MAX, ev.counts[true, predicted])
+    expected = int(window.evaluation.gallery_indices[0])
+    view, image = window.evaluation.gallery_view, window.evaluation.gallery_image
+    qtbot.waitUntil(lambda: image.sceneBoundingRect().width() < view.viewport().width())  # painted
+    with qtbot.waitSignal(window.evaluation.digit_chosen, timeout=5000):
+        click_pixel(qtbot, view, image, 14, 14)
+    assert window.activations.current_index == expected
+    np.testing.assert_array_equal(window.activations.current_input(), window.data.x_test[expected])

@@ -324,6 +324,13 @@ class ActivationsPanel(QWidget):
 
     # --- the user ---------------------------------------------------------------------------
 
+    def choose(self, index: int) -> None:
+        """Show test digit ``index`` as if the user had chosen it (``digit_changed`` follows)."""
+        if index == self.current_index:
+            self._on_index_edited(index)  # the spin box would not signal an unchanged value
+        else:
+            self._go_to(index)
+
     def show_test_digit(self) -> None:
         """Show the test digit chosen in the controls again (after following a drawing)."""
         self._show_index(self.current_index)

@@ -1,0 +1,185 @@
+"""EvaluationPanel: the confusion matrix, the accuracy per digit and the gallery of test digits,
+fed with synthetic evaluations; no training."""
+import numpy as np
+import pytest
+
+from app import theme
+from app.panels.evaluation import (
+    GALLERY_COLUMNS,
+    GALLERY_MAX,
+    TILE_HEIGHT,
+    EvaluationPanel,
+)
+from core.evaluation import Evaluation
+from tests.qt_helpers import click_pixel
+
+N = 300
+STEP_X, STEP_Y = 29, TILE_HEIGHT + 1  # a thumbnail and its gap, across and down
+
+
+def images(n=N, seed=0):
+    x = np.random.default_rng(seed).random((n, 784), dtype=np.float32)
+    x.flags.writeable = False
+    return x
+
+
+def evaluation(seed=0, epoch=1, n=N):
+    """About 70% right; the wrong answers mostly 4 -> 9 and 3 -> 5, confidences all different."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    answers = labels.copy()
+    wrong = rng.random(n) < 0.3
+    answers[wrong] = rng.integers(0, 10, wrong.sum())
+    answers[(labels == 4) & (rng.random(n) < 0.6)] = 9
+    p = rng.random((n, 10), dtype=np.float32) * 0.5
+    p[np.arange(n), answers] = 0.5 + 0.5 * rng.random(n, dtype=np.float32)
+    return Evaluation.of(p, labels, epoch)
+
+
+@pytest.fixture
+def panel(qtbot):
+    theme.configure()
+    p = EvaluationPanel()
+    qtbot.addWidget(p)
+    p.set_images(images())
+    return p
+
+
+@pytest.fixture
+def shown(panel, qtbot):
+    """On an (offscreen) screen at the size of its dock, with an evaluation."""
+    panel.resize(900, 420)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_evaluation(evaluation())
+    return panel
+
+
+def shown_counts(panel):
+    return [[item.toPlainText() for item in row] for row in panel.count_items]
+
+
+def test_counts_written_in_the_cells_are_the_matrix(panel):
+    """Cell (i, j) of the heatmap says counts[i, j]; the right and wrong images hold the
+    diagonal and the rest, NaN elsewhere."""
+    ev = evaluation()
+    panel.show_evaluation(ev)
+    assert shown_counts(panel) == [[str(c) for c in row] for row in ev.counts]
+    right, wrong = panel.right_image.image, panel.matrix_image.image
+    np.testing.assert_array_equal(np.diag(right), np.diag(ev.counts))
+    assert np.isnan(np.diag(wrong)).all() and np.isnan(right[0, 1])
+    assert wrong[4, 9] == ev.counts[4, 9]
+
+
+def test_bars_are_the_accuracy_per_true_digit(panel):
+    ev = evaluation()
+    panel.show_evaluation(ev)
+    np.testing.assert_array_equal(panel.bars.opts["height"], ev.per_digit_accuracy)
+
+
+@pytest.mark.parametrize("cell", [(4, 9), (3, 3), (0, 7)])
+def test_clicking_a_cell_shows_exactly_its_digits(shown, qtbot, cell):
+    """A click on cell (i, j) selects it, outlines it, and fills the gallery with cell(i, j)."""
+    i, j = cell
+    ev = shown.evaluation
+    click_pixel(qtbot, shown.matrix_view, shown.matrix_image, j + 0.5, i + 0.5)
+    assert shown.selected_cell == (i, j) and shown.mode == "cell"
+    np.testing.assert_array_equal(shown.gallery_indices, ev.cell(i, j)[:GALLERY_MAX])
+    assert shown.matrix_image.outline.isVisible()
+    n = len(ev.cell(i, j))
+    assert shown.gallery_caption.text().startswith(f"true {i}, predicted {j}: {n} image")
+
+
+def test_clicking_a_thumbnail_chooses_its_test_digit(shown, qtbot):
+    """A click on thumbnail k (row-major in a grid GALLERY_COLUMNS wide) emits its test index."""
+    shown.set_mode("mistakes")
+    k = GALLERY_COLUMNS + 3  # second row, fourth column
+    expected = int(shown.gallery_indices[k])
+    with qtbot.waitSignal(shown.digit_chosen, timeout=1000) as signal:
+        click_pixel(qtbot, shown.gallery_view, shown.gallery_image, 3 * STEP_X + 14, STEP_Y + 14)
+    assert signal.args == [expected]
+
+
+def test_mistakes_mode_is_the_surest_wrong_answers_first(panel):
+    """Mistakes: every shown digit is wrong, in the order of Evaluation.mistakes, each framed
+    and captioned true→predicted with the confidence."""
+    ev = evaluation()
+    panel.show_evaluation(ev)
+    panel.set_mode("mistakes")
+    indices = panel.gallery_indices
+    np.testing.assert_array_equal(indices, ev.mistakes()[:GALLERY_MAX])
+    assert np.all(np.diff(ev.confidence[indices]) <= 0)
+    first = indices[0]
+    assert panel.thumbnail_captions[0].toPlainText() == f"{ev.labels[first]}→{ev.predicted[first]}"
+    assert panel.confidence_captions[0].toPlainText() == f"{ev.confidence[first]:.0%}"
+
+
+def test_samples_mode_marks_the_mistakes(panel):
+    """Samples: the first test digits; a right one is captioned with its digit, a wrong one
+    true→predicted with a red frame."""
+    ev = evaluation()
+    panel.show_evaluation(ev)
+    panel.set_mode("samples")
+    np.testing.assert_array_equal(panel.gallery_indices, np.arange(GALLERY_MAX))
+    for k in range(GALLERY_MAX):
+        true, predicted = ev.labels[k], ev.predicted[k]
+        caption = panel.thumbnail_captions[k].toPlainText()
+        assert caption == (str(true) if true == predicted else f"{true}→{predicted}")
+        assert panel._mistake_frames[k].isVisible() == (true != predicted)
+
+
+def test_gallery_image_is_the_tiled_thumbnails(panel):
+    """The gallery is one image: thumbnail k is x_test[gallery_indices[k]] as 28x28."""
+    panel.show_evaluation(evaluation())
+    panel.set_mode("mistakes")
+    x, k = images(), 5
+    index = panel.gallery_indices[k]
+    np.testing.assert_array_equal(panel.gallery_image.image[:28, k * STEP_X:k * STEP_X + 28],
+                                  x[index].reshape(28, 28))
+
+
+def test_a_new_evaluation_keeps_the_mode_and_the_cell(panel):
+    """After the next epoch the cell stays selected and the gallery shows its new digits."""
+    panel.show_evaluation(evaluation(seed=0, epoch=1))
+    panel.select_cell(4, 9)
+    later = evaluation(seed=1, epoch=2)
+    panel.show_evaluation(later)
+    assert panel.mode == "cell" and panel.selected_cell == (4, 9)
+    np.testing.assert_array_equal(panel.gallery_indices, later.cell(4, 9)[:GALLERY_MAX])
+    assert shown_counts(panel) == [[str(c) for c in row] for row in later.counts]
+    panel.set_mode("mistakes")
+    panel.show_evaluation(evaluation(seed=2, epoch=3))
+    assert panel.mode == "mistakes" and panel.selected_cell == (4, 9)
+
+
+def test_items_are_created_once(panel):
+    """Evaluations only feed the items: the scenes hold as many items after ten as after one."""
+    panel.show_evaluation(evaluation(seed=0))
+    scenes = (panel.matrix_view.scene(), panel.gallery_view.scene(), panel.bars_view.scene())
+    before = [len(s.items()) for s in scenes]
+    for seed in range(1, 11):
+        panel.show_evaluation(evaluation(seed=seed))
+        panel.set_mode(("samples", "mistakes", "cell")[seed % 3])
+    assert [len(s.items()) for s in scenes] == before
+
+
+def test_clear_forgets_the_evaluation_and_the_cell(panel):
+    panel.show_evaluation(evaluation())
+    panel.select_cell(4, 9)
+    panel.clear()
+    assert panel.evaluation is None and panel.selected_cell is None
+    assert len(panel.gallery_indices) == 0
+    assert shown_counts(panel) == [[""] * 10] * 10
+    assert not panel.matrix_image.outline.isVisible()
+
+
+def test_cell_mode_without_a_cell_asks_for_a_click(panel):
+    panel.show_evaluation(evaluation())
+    panel.set_mode("cell")
+    assert len(panel.gallery_indices) == 0
+    assert "click a cell" in panel.gallery_caption.text()
+
+
+def test_an_evaluation_of_other_images_is_refused(panel):
+    with pytest.raises(ValueError, match="evaluation is of 50 test digits, the panel has 300"):
+        panel.show_evaluation(evaluation(n=50))
