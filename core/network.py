@@ -264,6 +264,10 @@ class Network:
         return all(np.isfinite(p).all() for p in (*self.W, *self.b))
 
 
+MAX_LAYER = 65_536  # neurons in one layer
+MAX_WEIGHTS = 100_000_000  # 400 MB of float32, and as much again for the optimiser's state
+
+
 def check_architecture(sizes, hidden: str, output: str, loss: str) -> None:
     """Raise ConfigError with one sentence if these cannot make a network."""
     if len(sizes) < 2:
@@ -271,6 +275,12 @@ def check_architecture(sizes, hidden: str, output: str, loss: str) -> None:
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"layer sizes must be positive whole numbers, got {list(sizes)}")
+    if max(sizes) > MAX_LAYER:
+        raise ConfigError(f"layer sizes must be at most {MAX_LAYER:,}, got {max(sizes):,}")
+    weights = sum(m * n for m, n in zip(sizes[:-1], sizes[1:]))
+    if weights > MAX_WEIGHTS:
+        raise ConfigError(f"these layers need {weights:,} weights, more than the {MAX_WEIGHTS:,} "
+                          f"this program trains")
     if hidden not in HIDDEN_ACTIVATIONS:
         raise ConfigError(f"unknown hidden activation {hidden!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}")
     if output not in OUTPUT_ACTIVATIONS:

@@ -3,12 +3,15 @@
 Reading never unpickles (``allow_pickle=False``) and looks at every member's header before it
 reads any data, so a file that claims a huge shape or smuggles in Python objects is refused
 before anything is allocated. Writing goes to a temporary file beside the target that is renamed
-over it only once complete, so a crash never leaves half a file nor destroys the previous one.
+over it only once complete, so a crash never leaves half a file nor destroys the previous one;
+the temporary file a killed save leaves behind is removed by the next save of the same file.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -17,6 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserError
+
+try:
+    import fcntl  # POSIX: a saver holds an advisory lock on its temporary file
+except ImportError:  # Windows: a file still open cannot be deleted, which serves the same end
+    fcntl = None
 
 MAX_HEADER = 10_000  # bytes; np.load's own default limit
 
@@ -44,9 +52,11 @@ def read_npz(path, what: str, max_bytes: int, error=UserError) -> dict[str, np.n
                 raise error(f"cannot read {where}: it holds no arrays")
             total = 0
             for member in members:
+                name = _printable(member.filename[:-4])  # for messages: one line, whatever the name
+                if member.flag_bits & 0x1:  # zipfile would raise RuntimeError asking for a password
+                    raise error(f"cannot read {where}: array '{name}' is encrypted")
                 with archive.open(member) as f:
-                    shape, dtype, header_len = _read_header(f, member.filename, where, error)
-                name = member.filename[:-4]
+                    shape, dtype, header_len = _read_header(f, name + ".npy", where, error)
                 nbytes = math.prod(shape) * dtype.itemsize
                 total += nbytes
                 if total > max_bytes:
@@ -57,13 +67,20 @@ def read_npz(path, what: str, max_bytes: int, error=UserError) -> dict[str, np.n
                                 f"{dtype} but the file holds {member.file_size - header_len} "
                                 f"bytes for it; the file is damaged")
             with np.load(path, allow_pickle=False) as npz:
-                return {m.filename[:-4]: npz[m.filename[:-4]] for m in members}
+                # by the member's full name: npz['x'] would read a member named 'x', not the
+                # checked 'x.npy', if the archive also holds one
+                return {m.filename[:-4]: npz[m.filename] for m in members}
     except UserError:
         raise
     except zipfile.BadZipFile as exc:
         raise error(f"cannot read {where}: it is not a valid .npz file ({exc})") from None
     except (zlib.error, EOFError, ValueError, OSError, NotImplementedError) as exc:
         raise error(f"cannot read {where}: the file is damaged ({exc})") from None
+
+
+def _printable(name: str) -> str:
+    """A member's name as it may appear in a one-line message: control characters escaped."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
 
 
 def _read_header(f, member: str, where: str, error):
@@ -83,14 +100,22 @@ def _read_header(f, member: str, where: str, error):
 
 
 def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=UserError) -> None:
-    """Write ``arrays`` to ``path`` as an uncompressed .npz, all or nothing."""
+    """Write ``arrays`` to ``path`` as an uncompressed .npz, all or nothing.
+
+    The data goes to ``.{name}.XXXXXXXX.tmp`` beside ``path``, which is renamed over ``path``
+    once complete. The saver holds an exclusive lock on its temporary file until the rename, and
+    a process that dies loses its locks; so a temporary file of ``path`` that nobody holds is
+    debris of a killed save, and is removed before writing (``remove_stale_temporaries``). Two
+    processes saving the same file at once therefore never remove each other's work: the last
+    rename wins, and the other save's file was complete too."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise error(f"cannot save {what} to '{path}': it is a folder")
-    tmp = None
+    tmp = lock = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        remove_stale_temporaries(path)
+        fd, tmp, lock = _locked_temporary(path, folder)
         os.chmod(tmp, _mode_for(path))  # mkstemp makes it private (0600); a saved file is not
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -108,6 +133,66 @@ def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=U
                 os.unlink(tmp)
             except OSError:
                 pass
+        if lock is not None:
+            os.close(lock)
+
+
+def _locked_temporary(path: Path, folder: Path):
+    """A new temporary file for ``path``: its descriptor, its name, and a second descriptor that
+    holds the lock (None without fcntl) and outlives the first until after the rename."""
+    while True:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        if fcntl is None:
+            return fd, tmp, None
+        lock = os.dup(fd)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: save unguarded rather than not at all
+            os.close(lock)
+            return fd, tmp, None
+        if os.fstat(lock).st_nlink > 0:
+            return fd, tmp, lock
+        # another save took it for debris between mkstemp and flock, and unlinked it: again
+        os.close(lock)
+        os.close(fd)
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left beside it, and list them.
+
+    Only names exactly of the form ``tempfile.mkstemp`` gives ours (``.{name}.`` eight characters
+    of [a-z0-9_] ``.tmp``), only regular files, never through a symbolic link, and only those no
+    live saver holds: with fcntl, a file whose lock we can take; without, a file the system lets
+    us delete (Windows refuses while it is open). Errors are ignored: this is tidying up."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    removed = []
+    try:
+        names = [n for n in os.listdir(folder) if pattern.fullmatch(n)]
+    except OSError:
+        return removed
+    for name in names:
+        candidate = folder / name
+        try:
+            if fcntl is None:
+                if stat.S_ISREG(os.lstat(candidate).st_mode):
+                    os.unlink(candidate)
+                    removed.append(candidate)
+                continue
+            fd = os.open(candidate, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while a saver holds it
+                os.unlink(candidate)
+                removed.append(candidate)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _mode_for(path: Path) -> int:

@@ -175,6 +175,8 @@ def test_learning_rate_decays_after_each_epoch(small_mnist):
     (dict(lr=float("nan")), "learning rate must be a finite number above 0, got nan"),
     (dict(sizes=(100, 10)), "first layer must have 784 neurons, one per pixel of a 28x28 image, got 100"),
     (dict(sizes=(784, 20, 9)), "last layer must have 10 neurons, one per digit, got 9"),
+    (dict(sizes=(784, 10**20, 10)), "layer sizes must be at most 65,536"),
+    (dict(sizes=(784, 60000, 60000, 10)), "need 3,647,640,000 weights, more than the 100,000,000"),
     (dict(batch_size=0), "batch size must be at least 1, got 0"),
     (dict(epochs=0), "epochs must be at least 1, got 0"),
     (dict(momentum=1.0), "momentum must be at least 0 and below 1, got 1.0"),
