@@ -8,6 +8,7 @@ the temporary file a killed save leaves behind is removed by the next save of th
 """
 from __future__ import annotations
 
+import lzma
 import math
 import os
 import re
@@ -74,7 +75,7 @@ def read_npz(path, what: str, max_bytes: int, error=UserError) -> dict[str, np.n
         raise
     except zipfile.BadZipFile as exc:
         raise error(f"cannot read {where}: it is not a valid .npz file ({exc})") from None
-    except (zlib.error, EOFError, ValueError, OSError, NotImplementedError) as exc:
+    except (zlib.error, lzma.LZMAError, EOFError, ValueError, OSError, NotImplementedError) as exc:
         raise error(f"cannot read {where}: the file is damaged ({exc})") from None
 
 
