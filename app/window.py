@@ -574,9 +574,9 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         """One sentence in a dialog that does not block, and in the status bar."""
         self.status.showMessage(message, 15000)
-        if self.error_box is not None:
-            self.error_box.close()
-        self.error_box = QMessageBox(QMessageBox.Warning, "Problem", message, QMessageBox.Ok, self)
+        if self.error_box is None:  # one box, reused: errors do not pile up boxes
+            self.error_box = QMessageBox(QMessageBox.Warning, "Problem", "", QMessageBox.Ok, self)
+        self.error_box.setText(message)
         self.error_box.open()
 
     # --- remembering --------------------------------------------------------------------------

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from core.evaluation import Evaluation
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.errors import TrainingDiverged
+from core.evaluation import Evaluation
 from core.inspect import top_exciting
 from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
 
@@ -111,7 +111,7 @@ class TrainingWorker(QObject):
         try:
             self._train()
         except TrainingDiverged as exc:
-            failure = f"{exc}. The weights of the last finite batch were kept."
+            failure = f"{exc}."  # the sentence already says that the last finite weights were kept
         except Exception as exc:  # the window must hear of it, whatever it is
             failure = f"training failed unexpectedly: {type(exc).__name__}: {exc}"
         finally:
