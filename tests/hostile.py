@@ -59,3 +59,29 @@ class PickleTrap:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
+
+
+# Changes to the arrays of a saved model, for tables of broken files: each returns a function
+# that edits the dict of arrays in place.
+
+def drop(key):
+    """The array ``key`` is missing."""
+    def change(arrays):
+        del arrays[key]
+    return change
+
+
+def replace_array(key, value_of):
+    """The array ``key`` becomes ``value_of(arrays)``."""
+    def change(arrays):
+        arrays[key] = value_of(arrays)
+    return change
+
+
+def poke(key, index, value):
+    """One entry of the array ``key`` becomes ``value``."""
+    def value_of(arrays):
+        a = arrays[key].copy()
+        a[index] = value
+        return a
+    return replace_array(key, value_of)

@@ -27,7 +27,7 @@ from core import npzio
 from core.errors import ModelFileError
 from core.model_io import load_model, save_model
 from tests import hostile
-from tests.hostile import PickleTrap, cheaply, npy_member
+from tests.hostile import PickleTrap, cheaply, drop, npy_member, poke, replace_array
 from tests.test_model_io import arrays_of, assert_same_network, network, with_member
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,26 +96,6 @@ def _unreadable(tmp_path: Path) -> Path:
     return path
 
 
-def _drop(key):
-    def change(arrays):
-        del arrays[key]
-    return change
-
-
-def _set(key, value_of):
-    def change(arrays):
-        arrays[key] = value_of(arrays)
-    return change
-
-
-def _poke(key, index, value):
-    def value_of(arrays):
-        a = arrays[key].copy()
-        a[index] = value
-        return a
-    return _set(key, value_of)
-
-
 # (name, maker(tmp_path) -> path, a phrase the sentence must hold). network(): 784-8-10.
 HOSTILE_FILES = [
     ("pickled object array", _pickle_maker, "Python objects"),
@@ -124,12 +104,12 @@ HOSTILE_FILES = [
     ("random bytes", _random_bytes, "not a valid .npz file"),
     ("a folder", _folder, "folder"),
     ("no read permission", _unreadable, "permission denied"),
-    ("missing keys", _changed("missing.npz", _drop("sizes")), "lacks sizes"),
-    ("shapes do not chain", _changed("chain.npz", _set("W1", lambda a: np.zeros((9, 10), np.float32))),
+    ("missing keys", _changed("missing.npz", drop("sizes")), "lacks sizes"),
+    ("shapes do not chain", _changed("chain.npz", replace_array("W1", lambda a: np.zeros((9, 10), np.float32))),
      "W1 has shape (9, 10)"),
-    ("NaN weight", _changed("nan.npz", _poke("W0", (3, 4), np.nan)), "NaN or infinite"),
-    ("infinite bias", _changed("inf.npz", _poke("b1", 2, np.inf)), "NaN or infinite"),
-    ("wrong dtype", _changed("int.npz", _set("W0", lambda a: a["W0"].astype(np.int32))),
+    ("NaN weight", _changed("nan.npz", poke("W0", (3, 4), np.nan)), "NaN or infinite"),
+    ("infinite bias", _changed("inf.npz", poke("b1", 2, np.inf)), "NaN or infinite"),
+    ("wrong dtype", _changed("int.npz", replace_array("W0", lambda a: a["W0"].astype(np.int32))),
      "floating-point"),
 ]
 FILE_IDS = [name for name, _, _ in HOSTILE_FILES]

@@ -20,7 +20,7 @@ from core.errors import ModelFileError
 from core.model_io import FORMAT_VERSION, load_model, save_model
 from core.network import Network
 from tests import hostile
-from tests.hostile import PickleTrap, cheaply, npy_member
+from tests.hostile import PickleTrap, cheaply, drop, npy_member, poke, replace_array
 
 ARCHITECTURES = [
     pytest.param((784, 10), "sigmoid", "sigmoid", "mse", id="784-10 sigmoid mse"),
@@ -218,63 +218,42 @@ def test_saving_into_a_missing_folder_is_refused(tmp_path):
 # --- bad models -------------------------------------------------------------------------------
 
 
-def _drop(key):
-    def change(arrays):
-        del arrays[key]
-    return change
-
-
-def _set(key, value_of):
-    """A change to the saved arrays: ``key`` becomes ``value_of(arrays)``."""
-    def change(arrays):
-        arrays[key] = value_of(arrays)
-    return change
-
-
-def _with_value(key, index, value):
-    def value_of(arrays):
-        a = arrays[key].copy()
-        a[index] = value
-        return a
-    return _set(key, value_of)
-
-
 # The model they change is network(): sizes (784, 8, 10), relu, softmax, ce.
 BAD_ARRAYS = [
-    pytest.param(_drop("sizes"), ["lacks sizes"], id="no sizes"),
-    pytest.param(_drop("hidden"), ["lacks hidden"], id="no hidden"),
-    pytest.param(_drop("loss"), ["lacks loss"], id="no loss"),
-    pytest.param(_drop("W1"), ["lacks W1", "2 layers"], id="no W1"),
-    pytest.param(_drop("b0"), ["lacks b0"], id="no b0"),
-    pytest.param(_set("W1", lambda a: np.zeros((9, 10), np.float32)),
+    pytest.param(drop("sizes"), ["lacks sizes"], id="no sizes"),
+    pytest.param(drop("hidden"), ["lacks hidden"], id="no hidden"),
+    pytest.param(drop("loss"), ["lacks loss"], id="no loss"),
+    pytest.param(drop("W1"), ["lacks W1", "2 layers"], id="no W1"),
+    pytest.param(drop("b0"), ["lacks b0"], id="no b0"),
+    pytest.param(replace_array("W1", lambda a: np.zeros((9, 10), np.float32)),
                  ["W1 has shape (9, 10)", "[784, 8, 10]", "(8, 10)"], id="W do not chain"),
-    pytest.param(_set("b0", lambda a: np.zeros(9, np.float32)), ["b0 has shape (9,)", "(8,)"],
+    pytest.param(replace_array("b0", lambda a: np.zeros(9, np.float32)), ["b0 has shape (9,)", "(8,)"],
                  id="b0 does not fit"),
-    pytest.param(_set("sizes", lambda a: np.array([784, 9, 10])), ["W0 has shape (784, 8)", "(784, 9)"],
+    pytest.param(replace_array("sizes", lambda a: np.array([784, 9, 10])), ["W0 has shape (784, 8)", "(784, 9)"],
                  id="sizes disagree with W"),
-    pytest.param(_set("sizes", lambda a: np.array([784.0, 8.0, 10.0])), ["'sizes'", "positive"],
+    pytest.param(replace_array("sizes", lambda a: np.array([784.0, 8.0, 10.0])), ["'sizes'", "positive"],
                  id="float sizes"),
-    pytest.param(_set("sizes", lambda a: np.array([784])), ["'sizes'", "at least two"], id="one size"),
-    pytest.param(_set("sizes", lambda a: np.array([784, 0, 10])), ["'sizes'", "positive"],
+    pytest.param(replace_array("sizes", lambda a: np.array([784])), ["'sizes'", "at least two"], id="one size"),
+    pytest.param(replace_array("sizes", lambda a: np.array([784, 0, 10])), ["'sizes'", "positive"],
                  id="zero size"),
-    pytest.param(_with_value("W0", (3, 4), np.nan), ["W0", "NaN or infinite"], id="NaN weight"),
-    pytest.param(_with_value("b1", 2, np.inf), ["b1", "NaN or infinite"], id="inf bias"),
-    pytest.param(_with_value("W1", (0, 0), -np.inf), ["W1", "NaN or infinite"], id="-inf weight"),
-    pytest.param(_set("W0", lambda a: a["W0"].astype(np.int32)), ["W0", "floating-point", "int32"],
+    pytest.param(poke("W0", (3, 4), np.nan), ["W0", "NaN or infinite"], id="NaN weight"),
+    pytest.param(poke("b1", 2, np.inf), ["b1", "NaN or infinite"], id="inf bias"),
+    pytest.param(poke("W1", (0, 0), -np.inf), ["W1", "NaN or infinite"], id="-inf weight"),
+    pytest.param(replace_array("W0", lambda a: a["W0"].astype(np.int32)), ["W0", "floating-point", "int32"],
                  id="integer weights"),
-    pytest.param(_set("hidden", lambda a: np.array("swish")),
+    pytest.param(replace_array("hidden", lambda a: np.array("swish")),
                  ["'hidden' must be one of sigmoid, tanh, relu", "got 'swish'"], id="unknown hidden"),
-    pytest.param(_set("output", lambda a: np.array("relu")),
+    pytest.param(replace_array("output", lambda a: np.array("relu")),
                  ["'output' must be one of sigmoid, softmax", "got 'relu'"], id="unknown output"),
-    pytest.param(_set("loss", lambda a: np.array("hinge")), ["'loss' must be one of mse, ce", "got 'hinge'"],
+    pytest.param(replace_array("loss", lambda a: np.array("hinge")), ["'loss' must be one of mse, ce", "got 'hinge'"],
                  id="unknown loss"),
-    pytest.param(_set("hidden", lambda a: np.array(b"relu")), ["'hidden' must be one of"],
+    pytest.param(replace_array("hidden", lambda a: np.array(b"relu")), ["'hidden' must be one of"],
                  id="hidden as bytes"),
-    pytest.param(_set("meta", lambda a: np.array("{'epochs': 3")), ["metadata is not valid JSON"],
+    pytest.param(replace_array("meta", lambda a: np.array("{'epochs': 3")), ["metadata is not valid JSON"],
                  id="meta not JSON"),
-    pytest.param(_set("meta", lambda a: np.array("[1, 2]")), ["metadata is not a JSON object"],
+    pytest.param(replace_array("meta", lambda a: np.array("[1, 2]")), ["metadata is not a JSON object"],
                  id="meta a JSON list"),
-    pytest.param(_set("meta", lambda a: np.array("[" * 100_000 + "]" * 100_000)), ["metadata"],
+    pytest.param(replace_array("meta", lambda a: np.array("[" * 100_000 + "]" * 100_000)), ["metadata"],
                  id="meta nested too deep"),
 ]
 
