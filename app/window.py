@@ -421,8 +421,9 @@ class MainWindow(QMainWindow):
         """The confusion matrix of a network that is not training (new or opened): one pass
         over the test set, tens of milliseconds, on a user's action."""
         net, data = self.trainer.net, self.trainer.data
-        self.evaluation.show_evaluation(
-            Evaluation.of(net.predict_proba(data.x_test), data.y_test, self.trainer.epoch))
+        with np.errstate(over="ignore", invalid="ignore"):  # an opened model near divergence
+            probabilities = net.predict_proba(data.x_test)
+        self.evaluation.show_evaluation(Evaluation.of(probabilities, data.y_test, self.trainer.epoch))
 
     @Slot(int)
     def _on_digit_chosen(self, index: int) -> None:
@@ -469,7 +470,8 @@ class MainWindow(QMainWindow):
         if self.training is not None:
             self.training.worker.inspect(layer, neuron)  # the worker finds the top images
         elif self.data is not None:  # idle: a single search, tens of milliseconds
-            indices, values = top_exciting(self.snapshot.network(), self.data.x_test, layer, neuron)
+            with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
+                indices, values = top_exciting(self.snapshot.network(), self.data.x_test, layer, neuron)
             self.inspector.show_top(indices, values, neuron=(layer, neuron))
 
     def _update_status(self, batch=None) -> None:

@@ -145,7 +145,8 @@ class TrainingWorker(QObject):
         if not (changed or due):
             return
         start = time.perf_counter()
-        indices, values = top_exciting(self.trainer.net, self.trainer.data.x_test, *wanted)
+        with np.errstate(over="ignore", invalid="ignore"):  # weights near divergence: no warnings
+            indices, values = top_exciting(self.trainer.net, self.trainer.data.x_test, *wanted)
         self._top_seconds = time.perf_counter() - start
         self._top_at, self._top_neuron = now, wanted
         self.mailbox.post_top(wanted, indices, values)

@@ -224,7 +224,8 @@ class Trainer:
 
     def evaluate(self) -> tuple[float, float]:
         """(accuracy, cost) on the test set; its outputs stay in ``test_probabilities``."""
-        a_L = self.net.predict_proba(self.data.x_test)
+        with np.errstate(over="ignore", invalid="ignore"):  # as in training: _update reports divergence
+            a_L = self.net.predict_proba(self.data.x_test)
         a_L.flags.writeable = False  # handed out as it is: a new array every epoch
         self.test_probabilities = a_L
         cost = self.net.loss.fn(a_L, one_hot(self.data.y_test), self.net.output)
