@@ -84,8 +84,7 @@ class MainWindow(QMainWindow):
         self.last_test_accuracy: float | None = None
         self.history: list[EpochReport] = []  # the epochs of the current network, oldest first
         self._frame = 0  # redraws so far: which group of panels paints next
-        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
-        self._pending_top = self._pending_evaluation = None
+        self._clear_pending()
         self._drawn = {"weights": None, "activations": None}  # the snapshot each group shows
         self.error_box: QMessageBox | None = None
         self._busy_seconds = 0.0  # training time of this run before the last pause
@@ -243,8 +242,7 @@ class MainWindow(QMainWindow):
             return False
         self.trainer.epoch = epochs_done
         self.history.clear()
-        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
-        self._pending_evaluation = None
+        self._clear_pending()
         self.cost.reset()
         self.last_test_accuracy = None
         self.show_snapshot(self.trainer.snapshot())
@@ -381,14 +379,18 @@ class MainWindow(QMainWindow):
             groups[self._frame % len(groups)]()
             self._frame += 1
 
+    def _clear_pending(self) -> None:
+        """Forget what came from the worker and is not drawn yet (a new network)."""
+        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
+        self._pending_top = self._pending_evaluation = None
+
     def _draw_cost(self) -> None:
         if self._pending_steps and self.trainer is not None:
-            batches = -(-len(self.trainer.data.x_train) // self.trainer.config.batch_size)
             self.cost.add_batches(np.concatenate(self._pending_steps),
-                                  np.concatenate(self._pending_costs), batches)
+                                  np.concatenate(self._pending_costs), self.trainer.batches_per_epoch)
         for report in self._pending_epochs:
             self.cost.add_epoch(report)
-        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
+        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []  # drawn
         if self._pending_evaluation is not None:
             self.evaluation.show_evaluation(self._pending_evaluation)
             self._pending_evaluation = None
@@ -623,21 +625,17 @@ class MainWindow(QMainWindow):
 
 def _config_for(net, saved: dict, form: SettingsForm) -> TrainConfig:
     """The settings to go on training an opened network: its architecture, the training settings
-    it was saved with where they are valid, else the form's."""
-    base = form.config() if _valid(form) else TrainConfig()
-    arch = dict(sizes=net.sizes, hidden=net.hidden.name, output=net.output.name, loss=net.loss.name)
+    it was saved with where they are valid, else the form's (or the defaults)."""
     try:
-        return base.replace(**{k: v for k, v in saved.items() if k in base.as_dict() and k not in arch}, **arch)
+        base = form.config()
+    except UserError:
+        base = TrainConfig()
+    arch = dict(sizes=net.sizes, hidden=net.hidden.name, output=net.output.name, loss=net.loss.name)
+    training = {k: v for k, v in saved.items() if k in base.as_dict() and k not in arch}
+    try:
+        return base.replace(**training, **arch)
     except (UserError, TypeError):
         return base.replace(**arch)
-
-
-def _valid(form: SettingsForm) -> bool:
-    try:
-        form.config()
-        return True
-    except UserError:
-        return False
 
 
 def _from_json(text) -> dict:

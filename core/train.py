@@ -176,6 +176,10 @@ class Trainer:
         if config.batch_size > n:
             raise ConfigError(f"batch size {config.batch_size} is larger than the {n} training images")
 
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(len(self.data.x_train) / self.config.batch_size)
+
     def set_lr(self, lr: float) -> None:
         check_learning_rate(lr)
         self.lr = float(lr)
@@ -186,10 +190,9 @@ class Trainer:
     def run(self, control: Control | None = None) -> Iterator[BatchReport | EpochReport]:
         """Train the remaining epochs, yielding a report after each batch and each epoch."""
         cfg, data = self.config, self.data
-        n, B = len(data.x_train), cfg.batch_size
-        batches = math.ceil(n / B)
+        B, batches = cfg.batch_size, self.batches_per_epoch
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
-            order = self.rng.permutation(n)
+            order = self.rng.permutation(len(data.x_train))
             busy = 0.0  # seconds spent training this epoch, pauses excluded
             seen = correct = 0
             cost_sum = 0.0

@@ -165,10 +165,8 @@ def test_divergence_is_reported_and_the_last_finite_weights_are_kept(qtbot, wind
     window.form.lr_decay.setValue(1.0)
     window.form.epochs.setValue(5)
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
-        window.form.lr.setValue(100.0)
-        window.trainer.lr = 1e30  # far beyond what the form allows: it must diverge
         window.train()
-        window.training.control.set_lr(1e30)
+        window.training.control.set_lr(1e30)  # far beyond what the form allows: it must diverge
     assert "lower the learning rate" in ended.args[0]
     assert "last finite batch were kept" in window.error_box.text()
     assert window.trainer.net.all_finite()
