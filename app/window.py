@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import layout
 from app.controls import SettingsForm
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
 
         self._build_panels()
         self._build_controls()
+        layout.install_docks(self)
         self._build_status_bar()
         self._build_actions()
         self.timer = QTimer(self)
@@ -115,32 +116,12 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.pad = PadPanel()
         self.evaluation = EvaluationPanel()
-        self.weights.setMinimumSize(360, 300)
-        self.setCentralWidget(self.weights)
-        self.setDockNestingEnabled(True)
-        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)  # the side columns are full height
-        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-        self.cost_dock = self._dock("Cost and accuracy", self.cost, Qt.LeftDockWidgetArea)
-        self.activations_dock = self._dock("Activations", self.activations, Qt.BottomDockWidgetArea)
-        self.evaluation_dock = self._dock("Confusion and mistakes", self.evaluation, Qt.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.activations_dock, self.evaluation_dock)
-        self.inspector_dock = self._dock("Neuron inspector", self.inspector, Qt.RightDockWidgetArea)
-        self.pad_dock = self._dock("Drawing pad", self.pad, Qt.RightDockWidgetArea)
-        self.splitDockWidget(self.inspector_dock, self.pad_dock, Qt.Vertical)
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
         self.activations.digit_changed.connect(lambda _: self._refresh_inspector())
         self.pad.drawing_changed.connect(self._on_drawing_changed)
         self.pad.follow_changed.connect(self._on_follow_changed)
         self.evaluation.digit_chosen.connect(self._on_digit_chosen)
-
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title)  # saveState needs names
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_controls(self) -> None:
         self.form = SettingsForm()
@@ -163,13 +144,11 @@ class MainWindow(QMainWindow):
         for button in (self.train_button, self.pause_button, self.step_button, self.stop_button,
                        self.reset_button):
             buttons.addWidget(button)
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.addWidget(self.form)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
-        self.training_dock = self._dock("Training", box, Qt.LeftDockWidgetArea)
-        self.splitDockWidget(self.training_dock, self.cost_dock, Qt.Vertical)
+        self.controls = QWidget()
+        column = QVBoxLayout(self.controls)
+        column.addWidget(self.form)
+        column.addLayout(buttons)
+        column.addStretch(1)
 
     def _build_status_bar(self) -> None:
         self.status = self.statusBar()
@@ -585,16 +564,8 @@ class MainWindow(QMainWindow):
 
     # --- remembering --------------------------------------------------------------------------
 
-    def _default_layout(self) -> None:
-        self.resize(1500, 950)
-        self.resizeDocks([self.training_dock, self.inspector_dock], [390, 440], Qt.Horizontal)
-        self.resizeDocks([self.inspector_dock, self.pad_dock], [420, 520], Qt.Vertical)
-        self.resizeDocks([self.training_dock, self.cost_dock], [400, 520], Qt.Vertical)
-        self.resizeDocks([self.activations_dock], [380], Qt.Vertical)
-        self.activations_dock.raise_()
-
     def _restore_settings(self) -> None:
-        self._default_layout()
+        layout.default_layout(self)
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

@@ -1,0 +1,285 @@
+"""A run's history: everything needed to look at any moment of training again.
+
+Three records, each append-only:
+
+- **batches**: for every mini-batch trained, its step, its point in epochs, its cost and the
+  learning rate it was trained with (a few bytes each: 60,000 batches of ``classic`` are 1.4 MB);
+- **epochs**: every ``EpochReport``;
+- **moments**: the network at chosen steps (``Moment``): its weights, and its answers on the test
+  set (the predicted digit and the confidence for each test image), from which the confusion
+  matrix and the galleries of that moment are rebuilt without a forward pass.
+
+Moments are dense where the network changes most: the initial weights (step 0), then inside the
+first epoch at steps 1, 2, 4, 8, ... (log-spaced: the first batches change a fresh network more
+than whole later epochs), then at the end of every epoch. Weights are kept in float16 (half the
+bytes; a 15-epoch ``fast`` run's history is about 13 MB), which changes the test accuracy
+replayed from them by less than 0.1 point (``tests/test_history.py`` checks it); biases and the
+test-set answers are kept as computed.
+
+``Recorder`` decides when a moment is due while a ``Trainer`` runs, and makes it; the command
+line and the window's worker both use it, so the two record the same history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from core.evaluation import Evaluation
+from core.network import Network
+from core.train import BatchReport, EpochReport, Snapshot, Trainer
+
+# Beyond this many moments, every other one after the first epoch is let go (the newest always
+# stays), so a long run's history stays within a fixed budget: 120 moments of ``fast`` are 60 MB.
+MAX_MOMENTS = 120
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The network at one step of training, and what it answered on the test set then."""
+    step: int  # batches trained
+    position: float  # the point of training in epochs: 0 at the start, 0.5 halfway through epoch 1
+    epoch: int  # epochs completed
+    W: tuple[np.ndarray, ...]  # float16, read-only, (n_l, n_{l+1}) as in core.network
+    b: tuple[np.ndarray, ...]  # float32, read-only, (n_{l+1},)
+    predicted: np.ndarray  # (N_test,) uint8: argmax of a[L] for each test image
+    confidence: np.ndarray  # (N_test,) float16: a[L] of the predicted digit
+
+    @classmethod
+    def of(cls, net: Network, step: int, position: float, epoch: int,
+           probabilities: np.ndarray) -> "Moment":
+        """From the network as it is now and its outputs a[L] (N_test, 10) on the test set."""
+        W = tuple(_frozen(np.clip(w, -FLOAT16_MAX, FLOAT16_MAX).astype(np.float16)) for w in net.W)
+        b = tuple(_frozen(np.array(v, dtype=np.float32)) for v in net.b)
+        predicted = probabilities.argmax(axis=1)  # (N,)
+        confidence = probabilities[np.arange(len(predicted)), predicted]
+        return cls(int(step), float(position), int(epoch), W, b,
+                   _frozen(predicted.astype(np.uint8)),
+                   _frozen(np.clip(confidence, 0.0, FLOAT16_MAX).astype(np.float16)))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (*self.W, *self.b, self.predicted, self.confidence))
+
+
+def position_of(report: BatchReport | EpochReport) -> float:
+    """A report's point of training in epochs: batch k of K in epoch e is at e - 1 + k / K."""
+    if isinstance(report, EpochReport):
+        return float(report.epoch)
+    return report.epoch - 1 + report.batch / report.batches
+
+
+class History:
+    """The history of one network's training, oldest first. Only appended to, by one owner (the
+    command line's loop, or the window on its own thread); ``Moment``s and ``EpochReport``s are
+    immutable, so whoever reads them may keep them."""
+
+    def __init__(self, architecture: tuple, labels: np.ndarray):
+        """``architecture`` is (sizes, hidden, output, loss) as ``TrainConfig.architecture``;
+        ``labels`` (N_test,) are the true digits of the test set the moments were evaluated on."""
+        sizes, hidden, output, loss = architecture
+        self.architecture = (tuple(int(n) for n in sizes), hidden, output, loss)
+        self.labels = _frozen(np.array(labels, dtype=np.uint8))
+        self._steps = np.empty(0, np.int64)
+        self._positions = np.empty(0, np.float64)
+        self._costs = np.empty(0, np.float32)
+        self._lrs = np.empty(0, np.float32)
+        self._n = 0  # batches recorded: the arrays above have room for more
+        self.epochs: list[EpochReport] = []
+        self.moments: list[Moment] = []
+        self._cache: tuple[int, Snapshot] | None = None  # the last snapshot made, by moment id
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def add_batches(self, steps, positions, costs, lrs) -> None:
+        """Append batches: equally long sequences of steps, points in epochs, costs and
+        learning rates."""
+        steps = np.asarray(steps, np.int64)
+        k = len(steps)
+        if k == 0:
+            return
+        if self._n + k > len(self._steps):  # grow by doubling: appending is amortised O(1)
+            capacity = max(1024, 2 * (self._n + k))
+            for name in ("_steps", "_positions", "_costs", "_lrs"):
+                old = getattr(self, name)
+                grown = np.empty(capacity, old.dtype)
+                grown[:self._n] = old[:self._n]
+                setattr(self, name, grown)
+        end = self._n + k
+        self._steps[self._n:end] = steps
+        self._positions[self._n:end] = positions
+        self._costs[self._n:end] = costs
+        self._lrs[self._n:end] = lrs
+        self._n = end
+
+    def add_batch(self, report: BatchReport) -> None:
+        self.add_batches([report.step], [position_of(report)], [report.cost], [report.lr])
+
+    def add_epoch(self, report: EpochReport) -> None:
+        self.epochs.append(report)
+
+    def add_moment(self, moment: Moment) -> None:
+        """Keep ``moment`` (its step after every kept one); beyond ``MAX_MOMENTS``, thin the
+        moments after the first epoch to every other one."""
+        if self.moments and moment.step <= self.moments[-1].step:
+            raise ValueError(f"moments must come in order of steps: step {moment.step} after "
+                             f"step {self.moments[-1].step}")
+        self.moments.append(moment)
+        if len(self.moments) > MAX_MOMENTS:
+            early = [m for m in self.moments if m.position <= 1.0]
+            late = [m for m in self.moments if m.position > 1.0]
+            self.moments = early + late[-2::-2][::-1] + [late[-1]]
+            self._cache = None
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> np.ndarray:
+        """(B,) int64: the step of every batch recorded (a view; do not write)."""
+        return self._steps[:self._n]
+
+    @property
+    def positions(self) -> np.ndarray:
+        """(B,) float64: each batch's point of training in epochs (a view)."""
+        return self._positions[:self._n]
+
+    @property
+    def costs(self) -> np.ndarray:
+        """(B,) float32: each batch's cost, before its update (a view)."""
+        return self._costs[:self._n]
+
+    @property
+    def lrs(self) -> np.ndarray:
+        """(B,) float32: the learning rate each batch was trained with (a view)."""
+        return self._lrs[:self._n]
+
+    def __len__(self) -> int:
+        """The number of moments."""
+        return len(self.moments)
+
+    @property
+    def last_step(self) -> int:
+        last = [int(self._steps[self._n - 1])] if self._n else []
+        return max([*last, *(m.step for m in self.moments[-1:])], default=0)
+
+    def snapshot(self, i: int) -> Snapshot:
+        """Moment ``i`` as a ``Snapshot`` (float32 weights, read-only) that the panels draw; the
+        last one made is kept, so asking again for the same moment costs nothing."""
+        moment = self.moments[i]
+        if self._cache is not None and self._cache[0] is moment:
+            return self._cache[1]
+        sizes, hidden, output, loss = self.architecture
+        W = tuple(_frozen(w.astype(np.float32)) for w in moment.W)
+        snapshot = Snapshot(0.0, moment.epoch, moment.step, sizes, hidden, output, loss, W, moment.b)
+        self._cache = (moment, snapshot)
+        return snapshot
+
+    def evaluation(self, i: int) -> Evaluation:
+        """Moment ``i``'s answers on the test set as an ``Evaluation`` (confusion matrix and
+        galleries), rebuilt from the stored digits: no forward pass."""
+        moment = self.moments[i]
+        k = self.architecture[0][-1]
+        counts = np.bincount(self.labels.astype(np.intp) * k + moment.predicted,
+                             minlength=k * k).reshape(k, k)
+        return Evaluation(self.labels, moment.predicted, moment.confidence.astype(np.float32),
+                          _frozen(counts.astype(np.int64)), moment.epoch)
+
+    def nearest(self, position: float) -> int:
+        """The index of the moment closest to ``position`` (in epochs); the earlier on a tie."""
+        if not self.moments:
+            raise ValueError("the history holds no moments")
+        points = np.array([m.position for m in self.moments])
+        return int(np.argmin(np.abs(points - position)))
+
+    def at_or_before(self, step: int) -> int | None:
+        """The index of the newest moment at or before ``step``, or None."""
+        found = None
+        for i, m in enumerate(self.moments):
+            if m.step > step:
+                break
+            found = i
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the moments and the batch records (capacity included)."""
+        batches = sum(a.nbytes for a in (self._steps, self._positions, self._costs, self._lrs))
+        return batches + sum(m.nbytes for m in self.moments) + self.labels.nbytes
+
+    def reevaluated(self, x_test: np.ndarray, labels: np.ndarray) -> "History":
+        """This history with every moment's answers recomputed on another test set (a model
+        opened with other data than it was recorded on): one forward pass per moment."""
+        other = History(self.architecture, labels)
+        other.add_batches(self.steps, self.positions, self.costs, self.lrs)
+        other.epochs = list(self.epochs)
+        for i, m in enumerate(self.moments):
+            net = self.snapshot(i).network()
+            with np.errstate(over="ignore", invalid="ignore"):
+                probabilities = net.predict_proba(x_test)
+            other.moments.append(Moment.of(net, m.step, m.position, m.epoch, probabilities))
+        return other
+
+
+class Recorder:
+    """Watches a ``Trainer.run`` and makes the moments a history keeps: call ``observe`` with
+    every report the run yields, right after it is yielded (the trainer's network then holds
+    the weights that report speaks of)."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+
+    def initial(self) -> Moment:
+        """The network as it is before (any more) training: step and epochs done so far."""
+        t = self.trainer
+        return self._moment(t.step, float(t.epoch), t.epoch, None)
+
+    def observe(self, report: BatchReport | EpochReport) -> Moment | None:
+        """The moment due after this report, or None: inside the first epoch after batches
+        1, 2, 4, 8, ... (not the last batch, whose moment is the epoch's), and after every epoch
+        (whose test-set outputs the trainer has just computed)."""
+        if isinstance(report, EpochReport):
+            return self._moment(report.step, float(report.epoch), report.epoch,
+                                self.trainer.test_probabilities)
+        k = report.batch
+        if report.epoch == 1 and k < report.batches and k & (k - 1) == 0:
+            return self._moment(report.step, position_of(report), 0, None)
+        return None
+
+    def _moment(self, step, position, epoch, probabilities) -> Moment:
+        net = self.trainer.net
+        if probabilities is None:
+            with np.errstate(over="ignore", invalid="ignore"):  # near divergence: keep, don't warn
+                probabilities = net.predict_proba(self.trainer.data.x_test)
+        return Moment.of(net, step, position, epoch, probabilities)
+
+
+def record(trainer: Trainer, history: History, control=None) -> Iterator[BatchReport | EpochReport]:
+    """``trainer.run(control)``, recording into ``history`` as it goes (the initial moment
+    first, if the history has none at the trainer's step): for a loop in one thread, like the
+    command line's."""
+    recorder = Recorder(trainer)
+    if not history.moments or history.moments[-1].step < trainer.step:
+        history.add_moment(recorder.initial())
+    for report in trainer.run(control):
+        if isinstance(report, BatchReport):
+            history.add_batch(report)
+        else:
+            history.add_epoch(report)
+        moment = recorder.observe(report)
+        if moment is not None:
+            history.add_moment(moment)
+        yield report
+
+
+def check_positions(points: np.ndarray) -> bool:
+    """Are these points of training finite and never decreasing?"""
+    return bool(np.isfinite(points).all() and (np.diff(points) >= 0).all())
+
+
