@@ -7,7 +7,9 @@ can change without touching what the panels do.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
+
+LAYOUT_VERSION = 2  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
 
 def dock(window: QMainWindow, title: str, widget: QWidget, area) -> QDockWidget:
@@ -49,3 +51,13 @@ def default_layout(window) -> None:
     window.resizeDocks([window.training_dock, window.cost_dock], [400, 520], Qt.Vertical)
     window.resizeDocks([window.activations_dock], [380], Qt.Vertical)
     window.activations_dock.raise_()
+
+
+def install_view_menu(window, menu: QMenu) -> None:
+    """View: show or hide each dock, and Reset layout."""
+    for d in (window.training_dock, window.cost_dock, window.activations_dock,
+              window.evaluation_dock, window.inspector_dock, window.pad_dock):
+        menu.addAction(d.toggleViewAction())
+    menu.addSeparator()
+    reset = menu.addAction("Reset &layout")
+    reset.triggered.connect(lambda: default_layout(window))

@@ -35,7 +35,7 @@ from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
 from app.worker import Mailbox, TrainingRun
 from core.config import TrainConfig
-from core.data import load_mnist
+from core.data import Dataset, load_mnist
 from core.errors import UserError
 from core.evaluation import Evaluation
 from core.inspect import top_exciting
@@ -47,7 +47,6 @@ from core.train import EpochReport, Snapshot, Trainer
 # out of training: all panels at 25 Hz kept 63% of headless throughput, one group a frame at
 # 20 Hz 87-89%, at 15 Hz 91-94% (python -m app.bench).
 FRAME_MS = 66
-SETTINGS_VERSION = 1
 
 
 class DataLoader(QObject):
@@ -71,7 +70,10 @@ class MainWindow(QMainWindow):
     data_ready = Signal()
     run_ended = Signal(str)  # after a run's thread has finished: "" or why it failed
 
-    def __init__(self, settings: QSettings, data_path=None, limit: int | None = None):
+    def __init__(self, settings: QSettings, data_path=None, limit: int | None = None,
+                 data: Dataset | None = None):
+        """``data``, if given, is used as it is (already loaded: tests, the benchmarks);
+        otherwise MNIST is read from ``data_path`` on a thread, and ``limit`` cuts it."""
         super().__init__()
         self.setWindowTitle("Watch a network learn")
         self.settings = settings
@@ -104,8 +106,11 @@ class MainWindow(QMainWindow):
         self.loader = DataLoader(self)
         self.loader.loaded.connect(self._on_data_loaded)
         self.loader.failed.connect(self._on_data_failed)
-        self.loader.start(data_path, limit)
-        self.status.showMessage("Loading MNIST…")
+        if data is not None:
+            self._on_data_loaded(data.limit(limit, limit) if limit else data)
+        else:
+            self.loader.start(data_path, limit)
+            self.status.showMessage("Loading MNIST…")
 
     # --- building -----------------------------------------------------------------------------
 
@@ -174,6 +179,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Training")
         self.pause_action = self._action(menu, "Pause / Resume", "Space", self.toggle_pause)
         self.reset_action = self._action(menu, "&Reset weights", "Ctrl+R", self.reset)
+        layout.install_view_menu(self, self.menuBar().addMenu("&View"))
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
         action = QAction(text, self)
@@ -571,7 +577,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("state")
         if state is not None:
-            self.restoreState(state, SETTINGS_VERSION)
+            self.restoreState(state, layout.LAYOUT_VERSION)
         saved = self.settings.value("training")
         if saved:
             try:
@@ -581,7 +587,7 @@ class MainWindow(QMainWindow):
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("state", self.saveState(SETTINGS_VERSION))
+        self.settings.setValue("state", self.saveState(layout.LAYOUT_VERSION))
         try:
             self.settings.setValue("training", json.dumps(self.form.config().as_dict()))
         except UserError:
