@@ -40,15 +40,25 @@ class SettingsForm(QWidget):
         self.lr = _spin(QDoubleSpinBox(), 1e-6, 100.0, decimals=6)
         self.lr.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.lr_decay = _spin(QDoubleSpinBox(), 0.01, 1.0, decimals=3, step=0.05)
+        self.momentum = _spin(QDoubleSpinBox(), 0.0, 0.999, decimals=3, step=0.05)
+        self.momentum.setToolTip("mu of the momentum optimiser (the others ignore it)")
+        self.weight_decay = _spin(QDoubleSpinBox(), 0.0, 1.0, decimals=6)
+        self.weight_decay.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.weight_decay.setToolTip("lambda of the L2 penalty on the weights")
         self.batch_size = _spin(QSpinBox(), 1, 60000)
         self.epochs = _spin(QSpinBox(), 1, 10000)
         self.seed = _spin(QSpinBox(), 0, 2**31 - 1)
 
         form = QFormLayout(self)
+        # Tight rows and no margin of its own (the dock's column has one): its rows must leave
+        # room for the cost curve below them on a 720-pixel screen (see app.layout).
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(3)
         for label, widget in (("Preset", self.preset), ("Layers", self.layers),
                               ("Hidden activation", self.hidden), ("Output", self.output),
                               ("Loss", self.loss), ("Optimizer", self.optimizer),
                               ("Learning rate", self.lr), ("LR decay / epoch", self.lr_decay),
+                              ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
                               ("Batch size", self.batch_size), ("Epochs", self.epochs),
                               ("Seed", self.seed)):
             form.addRow(label, widget)
@@ -63,7 +73,8 @@ class SettingsForm(QWidget):
 
     def _fields(self):
         return (self.layers, self.hidden, self.output, self.loss, self.optimizer, self.lr,
-                self.lr_decay, self.batch_size, self.epochs, self.seed)
+                self.lr_decay, self.momentum, self.weight_decay, self.batch_size, self.epochs,
+                self.seed)
 
     def config(self) -> TrainConfig:
         """The settings as a checked TrainConfig; ConfigError with one sentence if they are not."""
@@ -75,7 +86,8 @@ class SettingsForm(QWidget):
         return TrainConfig(sizes=sizes, hidden=self.hidden.currentText(),
                            output=self.output.currentText(), loss=self.loss.currentText(),
                            optimizer=self.optimizer.currentText(), lr=self.lr.value(),
-                           lr_decay=self.lr_decay.value(), batch_size=self.batch_size.value(),
+                           lr_decay=self.lr_decay.value(), momentum=self.momentum.value(),
+                           weight_decay=self.weight_decay.value(), batch_size=self.batch_size.value(),
                            epochs=self.epochs.value(), seed=self.seed.value())
 
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
@@ -91,6 +103,8 @@ class SettingsForm(QWidget):
             self.optimizer.setCurrentText(config.optimizer)
             self.lr.setValue(config.lr)
             self.lr_decay.setValue(config.lr_decay)
+            self.momentum.setValue(config.momentum)
+            self.weight_decay.setValue(config.weight_decay)
             self.batch_size.setValue(config.batch_size)
             self.epochs.setValue(config.epochs)
             self.seed.setValue(config.seed)

@@ -1,14 +1,18 @@
-"""The main window: the training controls, the four panels, the status bar and the File menu.
+"""The main window: the training controls, the panels, the timeline, the status bar and menus.
 
-It owns at most one ``TrainingRun`` at a time. While a run is alive, a timer (25 Hz) empties the
-run's mailbox and redraws; nothing else ever reaches the panels from the worker. Every state of
-the controls follows from two facts: is there a run, and is it paused.
+Its state is held once, in two objects of ``app.state``: ``run`` (the network being trained, its
+history, the worker while one runs, the newest of what the worker posted) and ``view`` (the
+moment looked at — live or a past one — the test digit, whether the drawing is followed, the
+selected neuron). Panels are renderers of (the run at the moment, the view): every change of the
+view goes through ``_set_view``, which validates it once and redraws what depends on it. While a
+worker runs, a timer (15 Hz) empties its mailbox into the run; nothing else reaches the window
+from the worker, and the window never reads the live trainer.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-import time
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -33,20 +38,28 @@ from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
+from app.state import Run, View
+from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
 from core.config import TrainConfig
 from core.data import Dataset, load_mnist
 from core.errors import UserError
 from core.evaluation import Evaluation
+from core.history import History
 from core.inspect import top_exciting
-from core.model_io import load_model, save_model
-from core.train import EpochReport, Snapshot, Trainer
+from core.model_io import load_run, save_model
+from core.train import Snapshot, Trainer
 
 # Redraw period while training: 15 frames a second, each repainting one of three groups of
 # panels (see redraw). On this project's 2-core machine every cycle the GUI thread spends comes
 # out of training: all panels at 25 Hz kept 63% of headless throughput, one group a frame at
 # 20 Hz 87-89%, at 15 Hz 91-94% (python -m app.bench).
 FRAME_MS = 66
+# The test digits that excite a neuron most, at a past moment, are searched for once the moment
+# shown has rested this long (a search is a forward pass of the test set, about 40 ms for 'fast'),
+# and the last TOP_CACHE searches are kept.
+TOP_DELAY_MS = 80
+TOP_CACHE = 64
 
 
 class DataLoader(QObject):
@@ -69,6 +82,7 @@ class DataLoader(QObject):
 class MainWindow(QMainWindow):
     data_ready = Signal()
     run_ended = Signal(str)  # after a run's thread has finished: "" or why it failed
+    view_changed = Signal()  # after every panel has been drawn for a new view or moment
 
     def __init__(self, settings: QSettings, data_path=None, limit: int | None = None,
                  data: Dataset | None = None):
@@ -78,28 +92,29 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Watch a network learn")
         self.settings = settings
         self.data = None
-        self.trainer: Trainer | None = None
-        self.training: TrainingRun | None = None
+        self.run: Run | None = None
+        self.view = View()
         self.mailbox = Mailbox()
-        self.snapshot: Snapshot | None = None
-        self.selection: tuple[int | None, int | None] = (None, None)
-        self.last_test_accuracy: float | None = None
-        self.history: list[EpochReport] = []  # the epochs of the current network, oldest first
-        self._frame = 0  # redraws so far: which group of panels paints next
-        self._clear_pending()
-        self._drawn = {"weights": None, "activations": None}  # the snapshot each group shows
         self.error_box: QMessageBox | None = None
-        self._busy_seconds = 0.0  # training time of this run before the last pause
-        self._busy_since: float | None = None
+        self._frame = 0  # redraws so far: which group of panels paints next
+        self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
+        self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
+        self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
+        self._marked = 0  # moments the timeline knows of
 
         self._build_panels()
         self._build_controls()
         layout.install_docks(self)
+        self._build_timeline()
         self._build_status_bar()
         self._build_actions()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.redraw)
+        self._top_timer = QTimer(self)  # the exciting digits of a past moment, once it settles
+        self._top_timer.setSingleShot(True)
+        self._top_timer.setInterval(TOP_DELAY_MS)
+        self._top_timer.timeout.connect(self._find_top)
         self._restore_settings()
         self._update_controls()
 
@@ -123,7 +138,7 @@ class MainWindow(QMainWindow):
         self.evaluation = EvaluationPanel()
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
-        self.activations.digit_changed.connect(lambda _: self._refresh_inspector())
+        self.activations.digit_changed.connect(self._on_digit_changed)
         self.pad.drawing_changed.connect(self._on_drawing_changed)
         self.pad.follow_changed.connect(self._on_follow_changed)
         self.evaluation.digit_chosen.connect(self._on_digit_chosen)
@@ -155,18 +170,29 @@ class MainWindow(QMainWindow):
         column.addLayout(buttons)
         column.addStretch(1)
 
+    def _build_timeline(self) -> None:
+        self.timeline = Timeline()
+        self.timeline.moment_chosen.connect(self.show_moment)
+        self.timeline_bar = QToolBar("Timeline")
+        self.timeline_bar.setObjectName("Timeline")  # saveState needs names
+        self.timeline_bar.setMovable(False)
+        self.timeline_bar.addWidget(self.timeline)
+        self.addToolBar(Qt.BottomToolBarArea, self.timeline_bar)
+
     def _build_status_bar(self) -> None:
         self.status = self.statusBar()
+        self.state_label = QLabel("")
         self.epoch_label = QLabel("epoch –")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(160)
         self.progress.setTextVisible(False)
         self.speed_label = QLabel("")
         self.time_label = QLabel("")
+        self.moment_label = QLabel("")
         self.accuracy_label = QLabel("test accuracy –")
-        for widget in (self.epoch_label, self.progress, self.speed_label, self.time_label,
-                       self.accuracy_label):
+        for widget in (self.state_label, self.epoch_label, self.progress, self.speed_label,
+                       self.time_label, self.moment_label, self.accuracy_label):
             self.status.addPermanentWidget(widget)
 
     def _build_actions(self) -> None:
@@ -174,11 +200,21 @@ class MainWindow(QMainWindow):
         self.open_action = self._action(menu, "&Open model…", QKeySequence.Open, self.open_model_dialog)
         self.save_action = self._action(menu, "&Save model…", QKeySequence.Save, self.save_model_dialog)
         self.export_action = self._action(menu, "&Export window as PNG…", "Ctrl+E", self.export_png_dialog)
+        self.timelapse_action = self._action(menu, "Export &time-lapse…", "Ctrl+Shift+E",
+                                             self.export_timelapse_dialog)
         menu.addSeparator()
         self._action(menu, "&Quit", QKeySequence.Quit, self.close)
         menu = self.menuBar().addMenu("&Training")
         self.pause_action = self._action(menu, "Pause / Resume", "Space", self.toggle_pause)
         self.reset_action = self._action(menu, "&Reset weights", "Ctrl+R", self.reset)
+        menu = self.menuBar().addMenu("T&imeline")
+        t = self.timeline
+        self.timeline_actions = [
+            self._action(menu, "&Previous moment", "Alt+Left", t.step_back),
+            self._action(menu, "&Next moment", "Alt+Right", t.step_forward),
+            self._action(menu, "&First moment", "Alt+Home", t.go_first),
+            self._action(menu, "&Live", "Alt+End", t.go_live),
+            self._action(menu, "Play / pause the &time-lapse", "Alt+P", t.toggle_play)]
         layout.install_view_menu(self, self.menuBar().addMenu("&View"))
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
@@ -198,8 +234,8 @@ class MainWindow(QMainWindow):
         self.evaluation.set_images(data.x_test)
         self.status.showMessage(f"{len(data.x_train):,} training and {len(data.x_test):,} test "
                                 f"images from {data.source}", 8000)
-        if self.trainer is None:
-            self._new_trainer()
+        if self.run is None:
+            self._new_run()
         self._update_controls()
         self.data_ready.emit()
 
@@ -207,7 +243,40 @@ class MainWindow(QMainWindow):
     def _on_data_failed(self, message: str) -> None:
         self.show_error(f"{message}. Training is unavailable; start the program with --data PATH.")
 
-    # --- training -----------------------------------------------------------------------------
+    # --- the run ------------------------------------------------------------------------------
+
+    @property
+    def trainer(self) -> Trainer | None:
+        """The network being trained (for tests and tools: the window reads it only while no
+        worker runs)."""
+        return None if self.run is None else self.run.trainer
+
+    @property
+    def training(self) -> TrainingRun | None:
+        """The worker while one runs."""
+        return None if self.run is None else self.run.worker
+
+    @property
+    def history(self) -> History | None:
+        return None if self.run is None else self.run.history
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The newest weights (live), whichever moment is shown."""
+        return None if self.run is None else self.run.live
+
+    @property
+    def last_test_accuracy(self) -> float | None:
+        return None if self.run is None else self.run.test_accuracy
+
+    @property
+    def selection(self) -> tuple[int | None, int | None]:
+        return self.view.neuron or (None, None)
+
+    @property
+    def moment(self) -> int | None:
+        """The index in the history of the moment shown, or None: live."""
+        return self.view.moment
 
     def _config(self) -> TrainConfig | None:
         try:
@@ -216,45 +285,65 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return None
 
-    def _new_trainer(self, config: TrainConfig | None = None, net=None, epochs_done: int = 0) -> bool:
+    def _new_run(self, config: TrainConfig | None = None, net=None, epochs_done: int = 0,
+                 step: int = 0, history: History | None = None,
+                 test_accuracy: float | None = None) -> bool:
+        """A new network (fresh from the seed, or ``net`` opened with its ``history``) replaces
+        the current one, and every panel shows it."""
         config = config or self._config()
         if config is None or self.data is None:
             return False
         try:
-            self.trainer = Trainer(self.data, config, net)
+            trainer = Trainer(self.data, config, net)
         except UserError as exc:
             self.show_error(str(exc))
             return False
-        self.trainer.epoch = epochs_done
-        self.history.clear()
+        trainer.epoch = epochs_done
+        if history is not None and not np.array_equal(history.labels, self.data.y_test):
+            history = history.reevaluated(self.data.x_test, self.data.y_test)  # other test data
+        if history is None:
+            history = History(config.architecture, self.data.y_test)
+        trainer.step = max(step, history.last_step)
+        self.run = Run(trainer, history, test_accuracy)
+        self.run.ensure_moment()
         self._clear_pending()
-        self.cost.reset()
-        self.last_test_accuracy = None
-        self.show_snapshot(self.trainer.snapshot())
-        self._evaluate_idle()
-        self._update_status()
+        self._top_cache.clear()
+        self.cost.show_history(history, self.run.batches_per_epoch)
+        self._cost_drawn = (len(history.steps), len(history.epochs))
+        self.timeline.set_moments(*self._moment_marks())
+        self.timeline.set_current(None)
+        self._set_view(moment=None)
         return True
+
+    def _moment_marks(self) -> tuple[list[float], list[int]]:
+        moments = self.run.history.moments
+        self._marked = len(moments)
+        return [m.position for m in moments], [m.step for m in moments]
 
     def _start(self, paused: bool = False, steps: int = 0) -> None:
         """Start a run of the current trainer for the epochs the form asks for."""
         config = self._config()
         if config is None or self.data is None or self.training is not None:
             return
-        if self.trainer is None or self.trainer.net.architecture != config.architecture:
-            if not self._new_trainer(config):
+        if self.run is None or self.run.trainer.net.architecture != config.architecture:
+            if not self._new_run(config):
                 return
         try:
-            self.trainer.extend(config)
+            self.run.trainer.extend(config)
         except UserError as exc:
             self.show_error(str(exc))
             return
-        self.training = TrainingRun(self.trainer, self.mailbox)
-        self.training.ended.connect(self._on_run_ended)
-        self.training.worker.inspect(*self.selection)
-        self._busy_seconds, self._busy_since = 0.0, (None if paused else time.monotonic())
-        self.training.start(paused=paused, steps=steps)
+        self.run.ensure_moment()  # a run stopped inside an epoch: its last weights are kept
+        worker = TrainingRun(self.run.trainer, self.mailbox)
+        worker.ended.connect(self._on_run_ended)
+        worker.worker.inspect(*self.selection)
+        self.run.started(worker, paused)
+        worker.start(paused=paused, steps=steps)
+        if steps:
+            self.run.paused(True, stepped=True)
         self.timer.start()
         self._update_controls()
+        self._update_status()
 
     @Slot()
     def train(self) -> None:
@@ -267,11 +356,12 @@ class MainWindow(QMainWindow):
             return
         if run.control.paused:
             run.control.resume()
-            self._busy_since = time.monotonic()
+            self.run.paused(False)
         else:
             run.control.pause()
-            self._account_busy_time()
+            self.run.paused(True)
         self._update_controls()
+        self._update_status()
 
     @Slot()
     def step(self) -> None:
@@ -280,6 +370,8 @@ class MainWindow(QMainWindow):
             self._start(paused=True, steps=1)
         elif self.training.control.paused:
             self.training.control.step(1)
+            self.run.paused(True, stepped=True)
+            self._update_status()
 
     @Slot()
     def stop(self) -> None:
@@ -290,38 +382,33 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         """Fresh weights from the seed, with the settings of the form."""
         self._stop_and_wait()
-        self._new_trainer()
+        self._new_run()
         self._update_controls()
 
     def _stop_and_wait(self) -> None:
         """Stop a run and let it go once its thread has finished."""
-        run = self.training
-        if run is None:
+        worker = self.training
+        if worker is None:
             return
-        run.stop()
-        self._finish_run(run, "")
+        worker.stop()
+        self._finish_run(worker, "")
 
     @Slot(str)
     def _on_run_ended(self, failure: str) -> None:
-        run = self.sender()
-        if run is self.training:
-            self._finish_run(run, failure)
+        worker = self.sender()
+        if worker is self.training:
+            self._finish_run(worker, failure)
 
-    def _finish_run(self, run: TrainingRun, failure: str) -> None:
-        self._account_busy_time()
-        self.training = None
-        run.ended.disconnect(self._on_run_ended)
+    def _finish_run(self, worker: TrainingRun, failure: str) -> None:
+        worker.ended.disconnect(self._on_run_ended)
         self.timer.stop()
-        self.redraw(everything=True)
+        self.redraw(everything=True)  # what the worker posted last, before it is let go
+        self.run.ended(failure)
+        self._update_controls()
+        self._update_status()
         if failure:
             self.show_error(failure)
-        self._update_controls()
         self.run_ended.emit(failure)
-
-    def _account_busy_time(self) -> None:
-        if self._busy_since is not None:
-            self._busy_seconds += time.monotonic() - self._busy_since
-            self._busy_since = None
 
     @Slot(float)
     def _on_lr_changed(self, lr: float) -> None:
@@ -331,6 +418,56 @@ class MainWindow(QMainWindow):
             except UserError as exc:
                 self.show_error(str(exc))
 
+    # --- the view -----------------------------------------------------------------------------
+
+    def _set_view(self, **changes) -> None:
+        """Change what is looked at, validated once for the network shown, and draw every panel
+        that depends on what changed."""
+        run = self.run
+        old = self.view
+        view = dataclasses.replace(old, **changes)
+        if run is not None and self.data is not None:
+            view = view.checked(run.live.sizes, len(self.data.x_test), len(run.history))
+        self.view = view
+        self._render()
+        self.view_changed.emit()
+
+    @Slot(object)
+    def show_moment(self, index: int | None) -> None:
+        """Show moment ``index`` of the history in every panel (None: live, the newest weights);
+        when this returns, every panel and the status bar show that moment."""
+        if self.run is None:
+            return
+        if index is not None and not 0 <= index < len(self.run.history):
+            raise ValueError(f"moment {index} does not exist: the history holds "
+                             f"{len(self.run.history)}")
+        self._set_view(moment=index)
+        if self.timeline.current != self.view.moment:
+            self.timeline.set_current(self.view.moment)
+
+    def _render(self) -> None:
+        """Every panel from (the run at the moment shown, the view)."""
+        if self.run is None:
+            return
+        snapshot, evaluation, position = self.run.at(self.view.moment)
+        self._draw_weights(snapshot)
+        self._draw_activations(snapshot)
+        self._draw_evaluation(evaluation)
+        self._draw_cost()
+        self.cost.set_cursor(position)
+        self._update_status()
+
+    def _input(self) -> tuple[np.ndarray | None, int | None, tuple]:
+        """The input the activations and the inspector show, its true digit if known, and a
+        key that changes exactly when the input does."""
+        drawn = self.pad.current_input()
+        if self.view.follow and drawn is not None:
+            return drawn, None, ("drawing", id(drawn))  # the pad hands out a new array per change
+        if self.data is None or not len(self.data.x_test):
+            return None, None, ("none",)
+        d = self.view.digit
+        return self.data.x_test[d], int(self.data.y_test[d]), ("digit", d)
+
     # --- drawing ------------------------------------------------------------------------------
 
     @Slot()
@@ -339,148 +476,201 @@ class MainWindow(QMainWindow):
 
         Painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
         worker also needs), so each frame repaints one group of panels in turn: the cost
-        curves, the weights, the activations with the inspector. Each group still updates
-        about eight times a second; ``everything`` draws all at once (when a run ends)."""
-        delivery = self.mailbox.take()
-        if len(delivery.steps):
-            self._pending_steps.append(delivery.steps)
-            self._pending_costs.append(delivery.costs)
-        for report in delivery.epochs:
-            self.history.append(report)
-            self._pending_epochs.append(report)
-            self.last_test_accuracy = report.test_accuracy
-        if delivery.snapshot is not None:
-            self.snapshot = delivery.snapshot
-        if delivery.top is not None:
-            self._pending_top = delivery.top
-        if delivery.evaluation is not None:
-            self._pending_evaluation = delivery.evaluation
-        self._update_status(delivery.batch)
-        groups = (self._draw_cost, self._draw_weights, self._draw_activations)
+        curves, the weights, the activations with the inspector and the pad. Each group still
+        updates about five times a second; ``everything`` draws all at once (when a run ends).
+        A past moment shown stays as it is: only the curves, the timeline and the status grow."""
+        run = self.run
+        run.take(self.mailbox.take())
+        if len(run.history) != self._marked:
+            self.timeline.set_moments(*self._moment_marks())
+        live = self.view.moment is None
+        snapshot, evaluation, _ = run.at(self.view.moment)
+        groups = (self._draw_cost, lambda: self._draw_weights(snapshot),
+                  lambda: (self._draw_activations(snapshot), self._draw_evaluation(evaluation)))
         if everything:
             for draw in groups:
                 draw()
-        else:
+        elif live:
             groups[self._frame % len(groups)]()
-            self._frame += 1
+        elif self._frame % len(groups) == 0:
+            self._draw_cost()
+        self._frame += 1
+        self._update_status()
 
     def _clear_pending(self) -> None:
         """Forget what came from the worker and is not drawn yet (a new network)."""
-        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []
-        self._pending_top = self._pending_evaluation = None
+        self.mailbox.take()
+        self._drawn.clear()
 
     def _draw_cost(self) -> None:
-        if self._pending_steps and self.trainer is not None:
-            self.cost.add_batches(np.concatenate(self._pending_steps),
-                                  np.concatenate(self._pending_costs), self.trainer.batches_per_epoch)
-        for report in self._pending_epochs:
+        h = self.run.history
+        batches, epochs = self._cost_drawn
+        if len(h.steps) > batches:
+            self.cost.add_batches(h.positions[batches:], h.costs[batches:], self.run.batches_per_epoch)
+        for report in h.epochs[epochs:]:
             self.cost.add_epoch(report)
-        self._pending_steps, self._pending_costs, self._pending_epochs = [], [], []  # drawn
-        if self._pending_evaluation is not None:
-            self.evaluation.show_evaluation(self._pending_evaluation)
-            self._pending_evaluation = None
+        self._cost_drawn = (len(h.steps), len(h.epochs))
 
-    def _draw_weights(self) -> None:
-        if self.snapshot is not None and self.snapshot is not self._drawn["weights"]:
+    def _draw_weights(self, snapshot: Snapshot) -> None:
+        if self._drawn.get("weights") is not snapshot:
             with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
-                self.weights.show_snapshot(self.snapshot)
-            self._drawn["weights"] = self.snapshot
+                self.weights.show_snapshot(snapshot)
+            self._drawn["weights"] = snapshot
+        self.weights.set_selection(*self.selection)
 
-    def _draw_activations(self) -> None:
-        if self.snapshot is not None and self.snapshot is not self._drawn["activations"]:
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.activations.show_snapshot(self.snapshot)
-                self.pad.show_snapshot(self.snapshot)
-                self._refresh_inspector()
-            self._drawn["activations"] = self.snapshot
-        if self._pending_top is not None:
-            neuron, indices, values = self._pending_top
-            self.inspector.show_top(indices, values, neuron=neuron)
-            self._pending_top = None
+    def _draw_activations(self, snapshot: Snapshot) -> None:
+        """The activations, the pad's prediction and the inspector, for these weights and the
+        input of the view; each only if what it shows has changed."""
+        x, label, key = self._input()
+        drawn = (key, self.view.neuron)
+        if self._drawn.get("activations") is snapshot and self._drawn.get("activations_of") == drawn:
+            self._draw_top()
+            return
+        with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
+            if self._drawn.get("input") != key and x is not None:
+                self.activations.show_input(x, label)
+                self._drawn["input"] = key
+            self.activations.show_snapshot(snapshot)
+            self.activations.set_selection(*self.selection)
+            if self._drawn.get("pad") is not snapshot:
+                self.pad.show_snapshot(snapshot)
+                self._drawn["pad"] = snapshot
+            if self.view.neuron is None:
+                self.inspector.clear()
+            else:
+                if self._known_top() is None:
+                    self.inspector.clear()  # its exciting digits are another moment's: awaited
+                    self._drawn.pop("top", None)
+                self.inspector.show_neuron(snapshot, *self.view.neuron, x)
+        self._drawn["activations"], self._drawn["activations_of"] = snapshot, drawn
+        self._draw_top()
 
-    def show_snapshot(self, snapshot: Snapshot) -> None:
-        """Show these weights in every panel at once (a new or opened network)."""
-        self.snapshot = snapshot
-        self._draw_weights()
-        self._draw_activations()
+    def _draw_evaluation(self, evaluation: Evaluation | None) -> None:
+        if evaluation is None:
+            if self._drawn.get("evaluation") is not None:
+                self.evaluation.clear()
+        elif self._drawn.get("evaluation") is not evaluation:
+            self.evaluation.show_evaluation(evaluation)
+        self._drawn["evaluation"] = evaluation
 
-    def _evaluate_idle(self) -> None:
-        """The confusion matrix of a network that is not training (new or opened): one pass
-        over the test set, tens of milliseconds, on a user's action."""
-        net, data = self.trainer.net, self.trainer.data
-        with np.errstate(over="ignore", invalid="ignore"):  # an opened model near divergence
-            probabilities = net.predict_proba(data.x_test)
-        self.evaluation.show_evaluation(Evaluation.of(probabilities, data.y_test, self.trainer.epoch))
+    # --- the test digits that excite the selected neuron ----------------------------------
+
+    def _top_key(self) -> tuple | None:
+        neuron = self.view.neuron
+        if neuron is None or self.run is None:
+            return None
+        snapshot, _, _ = self.run.at(self.view.moment)
+        return snapshot.step, neuron
+
+    def _known_top(self):
+        """The exciting digits for the neuron and the moment shown, if known: the worker's while
+        training is live, else those found earlier for that step."""
+        neuron = self.view.neuron
+        if neuron is None:
+            return None
+        run = self.run
+        if self.view.moment is None and run.worker is not None:
+            top = run.top
+            return (top[1], top[2]) if top is not None and tuple(top[0]) == neuron else None
+        return self._top_cache.get(self._top_key())
+
+    def _draw_top(self) -> None:
+        neuron = self.view.neuron
+        if neuron is None:
+            return
+        known = self._known_top()
+        if known is not None:
+            if self._drawn.get("top") is not known:
+                self.inspector.show_top(*known, neuron=neuron)
+                self._drawn["top"] = known
+        elif not (self.view.moment is None and self.run.worker is not None):
+            self._top_timer.start()  # found once the moment shown settles
+
+    @Slot()
+    def _find_top(self) -> None:
+        """One search of the test set for the digits that excite the selected neuron most, at
+        the moment shown: tens of milliseconds, after the view has rested TOP_DELAY_MS."""
+        key = self._top_key()
+        if key is None or self.data is None or key in self._top_cache:
+            self._draw_top()
+            return
+        snapshot, _, _ = self.run.at(self.view.moment)
+        with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
+            found = top_exciting(snapshot.network(), self.data.x_test, *key[1])
+        if len(self._top_cache) >= TOP_CACHE:
+            self._top_cache.pop(next(iter(self._top_cache)))
+        self._top_cache[key] = found
+        self._draw_top()
+
+    # --- the user's choices -------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_digit_changed(self, index: int) -> None:
+        self._set_view(digit=index)
 
     @Slot(int)
     def _on_digit_chosen(self, index: int) -> None:
         """A thumbnail of the galleries: that digit in the activations panel and the inspector."""
         if self.pad.following:
             self.pad.follow_box.setChecked(False)
-        self.activations.choose(index)
+        self.activations.choose(index)  # digit_changed follows
         self.activations_dock.raise_()  # the two share the bottom of the window: show the result
 
     @Slot(object)
     def _on_drawing_changed(self, x) -> None:
-        if self.pad.following:
-            self._follow(x)
+        if self.view.follow:
+            self._set_view()
 
     @Slot(bool)
     def _on_follow_changed(self, following: bool) -> None:
-        self._follow(self.pad.current_input() if following else None)
-
-    def _follow(self, x) -> None:
-        """The activations and the inspector show the drawing x, or the test digit if None."""
-        if self.data is None:
-            return
-        if x is None:
-            self.activations.show_test_digit()
-        else:
-            self.activations.show_input(x)
-        self._refresh_inspector()
-
-    def _refresh_inspector(self) -> None:
-        layer, neuron = self.selection
-        if layer is None or self.snapshot is None or self.data is None:
-            return
-        self.inspector.show_neuron(self.snapshot, layer, neuron, self.activations.current_input())
+        self._set_view(follow=following)
 
     @Slot(int, int)
     def select_neuron(self, layer: int, neuron: int) -> None:
-        if self.snapshot is None or not 1 <= layer < len(self.snapshot.sizes) \
-                or not 0 <= neuron < self.snapshot.sizes[layer]:
+        run = self.run
+        if run is None or not 1 <= layer < len(run.live.sizes) or not 0 <= neuron < run.live.sizes[layer]:
             return
-        self.selection = (layer, neuron)
-        self.weights.set_selection(layer, neuron)
-        self.activations.set_selection(layer, neuron)
-        self._refresh_inspector()
+        self._set_view(neuron=(layer, neuron))
         if self.training is not None:
             self.training.worker.inspect(layer, neuron)  # the worker finds the top images
-        elif self.data is not None:  # idle: a single search, tens of milliseconds
-            with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
-                indices, values = top_exciting(self.snapshot.network(), self.data.x_test, layer, neuron)
-            self.inspector.show_top(indices, values, neuron=(layer, neuron))
 
-    def _update_status(self, batch=None) -> None:
-        trainer = self.trainer
-        if trainer is None:
+    # --- the status bar -----------------------------------------------------------------------
+
+    def _update_status(self) -> None:
+        run = self.run
+        if run is None:
             return
-        total = trainer.config.epochs
-        if batch is not None:
-            done = (batch.epoch - 1 + batch.batch / batch.batches) / total
-            self.epoch_label.setText(f"epoch {batch.epoch}/{total}")
-            self.speed_label.setText(f"{batch.samples_per_sec:,.0f} samples/s")
-            busy = self._busy_seconds + (time.monotonic() - self._busy_since if self._busy_since else 0.0)
-            remaining = busy / done * (1 - done) if done > 0 else 0.0
-            self.time_label.setText(f"{_clock(busy)} elapsed, {_clock(remaining)} left")
-            self.progress.setValue(int(1000 * done))
+        epoch, done = run.progress
+        self.state_label.setText(run.status)
+        self.epoch_label.setText(f"epoch {epoch}/{run.config.epochs}")
+        self.progress.setValue(int(1000 * min(done, 1.0)))
+        b = run.batch
+        training = run.worker is not None
+        if training and b is not None:
+            busy = run.busy_seconds
+            self.speed_label.setText(f"{b.samples_per_sec:,.0f} samples/s")
+            trained = done - run.start_fraction  # of all the epochs set, by this run
+            left = f", {_clock(busy / trained * (1 - done))} left" if trained > 0 and busy > 0 else ""
+            self.time_label.setText(f"{_clock(busy)} elapsed{left}")
+        elif not training:
+            self.speed_label.setText("")
+            self.time_label.setText("")
+        if self.view.moment is None:
+            self.moment_label.setText("live")
+            accuracy = run.test_accuracy
         else:
-            self.epoch_label.setText(f"epoch {trainer.epoch}/{total}")
-            self.progress.setValue(int(1000 * trainer.epoch / total) if total else 0)
-        if self.last_test_accuracy is not None:
-            self.accuracy_label.setText(f"test accuracy {self.last_test_accuracy:.4f}")
-        else:
-            self.accuracy_label.setText("test accuracy –")
+            m = run.history.moments[self.view.moment]
+            self.moment_label.setText(f"showing epoch {_epochs(m.position)} (step {m.step:,})")
+            accuracy = run.history.evaluation(self.view.moment).accuracy
+        self.accuracy_label.setText("test accuracy –" if accuracy is None
+                                    else f"test accuracy {accuracy:.4f}")
+        self.timeline.live_text(f"live · epoch {_epochs(self._live_position())}")
+
+    def _live_position(self) -> float:
+        b = self.run.batch
+        if b is not None and b.step == self.run.step:
+            return b.epoch - 1 + b.batch / b.batches
+        return float(self.run.epochs_done)
 
     def _update_controls(self) -> None:
         ready = self.data is not None
@@ -495,7 +685,8 @@ class MainWindow(QMainWindow):
         self.reset_button.setEnabled(ready)
         self.reset_action.setEnabled(ready)
         self.open_action.setEnabled(ready)
-        self.save_action.setEnabled(self.snapshot is not None)
+        self.save_action.setEnabled(self.run is not None)
+        self.timelapse_action.setEnabled(self.run is not None and not running)
         self.form.set_training(running)
 
     # --- files --------------------------------------------------------------------------------
@@ -506,9 +697,10 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def open_model(self, path: str) -> bool:
-        """Load a brain.npz and show it at once; on any fault, one sentence and nothing changes."""
+        """Load a brain.npz, with its history if it has one, and show it at once (live: its
+        final weights); on any fault, one sentence and nothing changes."""
         try:
-            net, meta = load_model(path)
+            net, meta, history = load_run(path)
         except UserError as exc:
             self.show_error(str(exc))
             return False
@@ -516,13 +708,16 @@ class MainWindow(QMainWindow):
         saved = meta.get("config", {}) if isinstance(meta.get("config"), dict) else {}
         config = _config_for(net, saved, self.form)
         self.form.set_config(config)
-        if not self._new_trainer(config, net, epochs_done=int(meta.get("epochs", 0) or 0)):
-            return False
         accuracy = meta.get("test_accuracy")
-        self.last_test_accuracy = accuracy if isinstance(accuracy, (int, float)) else None
-        self._update_status()
+        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
+            accuracy = history.epochs[-1].test_accuracy if history is not None and history.epochs else None
+        if not self._new_run(config, net, epochs_done=_whole(meta.get("epochs")),
+                             step=_whole(meta.get("step")), history=history, test_accuracy=accuracy):
+            return False
         self._update_controls()
-        self.status.showMessage(f"opened {path}", 8000)
+        kept = f", with {len(history)} moments of its training" if history is not None else \
+            " (it has no history of its training)"
+        self.status.showMessage(f"opened {path}{kept}", 8000)
         return True
 
     def save_model_dialog(self) -> None:
@@ -531,17 +726,18 @@ class MainWindow(QMainWindow):
             self.save_model(path)
 
     def save_model(self, path: str) -> bool:
-        """Save the weights on screen: one consistent snapshot, even while training runs."""
-        snapshot = self.snapshot
-        if snapshot is None:
+        """Save the newest weights with the history so far: one consistent snapshot, even while
+        training runs (the history is the window's own, appended on this thread only)."""
+        run = self.run
+        if run is None:
             return False
-        meta = {"epochs": snapshot.epoch, "test_accuracy": self.last_test_accuracy,
-                "step": snapshot.step}
-        if self.trainer is not None:
-            meta["config"] = self.trainer.config.as_dict()
-            meta["dataset"] = self.trainer.data.source
+        if run.worker is None:
+            run.ensure_moment()  # the history ends with the weights saved
+        snapshot = run.live
+        meta = {"epochs": snapshot.epoch, "test_accuracy": run.test_accuracy,
+                "step": snapshot.step, "config": run.config.as_dict(), "dataset": self.data.source}
         try:
-            save_model(path, snapshot.network(), meta)
+            save_model(path, snapshot.network(), meta, history=run.history)
         except UserError as exc:
             self.show_error(str(exc))
             return False
@@ -559,6 +755,10 @@ class MainWindow(QMainWindow):
             return False
         self.status.showMessage(f"saved {path}", 8000)
         return True
+
+    def export_timelapse_dialog(self) -> None:
+        from app import timelapse  # Pillow, only when asked for
+        timelapse.export_dialog(self)
 
     def show_error(self, message: str) -> None:
         """One sentence in a dialog that does not block, and in the status bar."""
@@ -598,6 +798,20 @@ class MainWindow(QMainWindow):
         self._stop_and_wait()
         self._save_settings()
         super().closeEvent(event)
+
+
+def _whole(value) -> int:
+    """A count read from a file's metadata: a whole number of at least 0, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _epochs(position: float) -> str:
+    """A point of training in epochs, as people read it: 0, 0.002, 0.27, 3, 3.4."""
+    if position == int(position):
+        return str(int(position))
+    if position < 0.01:
+        return f"{position:.3f}"
+    return f"{position:.2f}" if position < 1 else f"{position:.1f}"
 
 
 def _config_for(net, saved: dict, form: SettingsForm) -> TrainConfig:

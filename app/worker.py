@@ -1,8 +1,9 @@
 """Training on a worker thread, and the mailbox through which it reaches the window.
 
 The worker drives ``core.train.Trainer.run`` in a ``QThread``. It never calls the window: it
-leaves what it has in a ``Mailbox`` (the batch costs since the last look, the epoch reports, the
-newest snapshot of the weights), and the window empties the mailbox on its redraw timer. However
+leaves what it has in a ``Mailbox`` (the batches since the last look, the epoch reports, the
+moments ``core.history.Recorder`` chose for the history, the newest snapshot of the weights), and
+the window empties the mailbox on its redraw timer. However
 fast training goes, the window sees at most one snapshot per frame and nothing piles up in Qt's
 event queue. Everything in the mailbox is immutable or a copy.
 
@@ -21,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.errors import TrainingDiverged
 from core.evaluation import Evaluation
+from core.history import Moment, Recorder, position_of
 from core.inspect import top_exciting
 from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
 
@@ -32,8 +34,11 @@ TOP_BUDGET = 0.02  # at most this share of the worker's time goes to finding exc
 class Delivery:
     """What the mailbox held when the window looked."""
     steps: np.ndarray  # the batches trained since the last look: their step numbers
-    costs: np.ndarray  # and their costs
+    positions: np.ndarray  # their points of training in epochs
+    costs: np.ndarray  # their costs
+    lrs: np.ndarray  # and the learning rates they were trained with
     epochs: tuple[EpochReport, ...]
+    moments: tuple[Moment, ...]  # for the history, oldest first
     batch: BatchReport | None  # the newest, for the status bar
     snapshot: Snapshot | None  # None: no newer weights than at the last look
     top: tuple | None = field(default=None)  # ((layer, neuron), indices, values), or None
@@ -48,14 +53,21 @@ class Mailbox:
         self._clear()
 
     def _clear(self):
-        self._steps, self._costs, self._epochs = [], [], []
+        self._steps, self._positions, self._costs, self._lrs = [], [], [], []
+        self._epochs, self._moments = [], []
         self._batch = self._snapshot = self._top = self._evaluation = None
 
     def post_batch(self, report: BatchReport) -> None:
         with self._lock:
             self._steps.append(report.step)
+            self._positions.append(position_of(report))
             self._costs.append(report.cost)
+            self._lrs.append(report.lr)
             self._batch = report
+
+    def post_moment(self, moment: Moment) -> None:
+        with self._lock:
+            self._moments.append(moment)
 
     def post_epoch(self, report: EpochReport) -> None:
         with self._lock:
@@ -75,8 +87,11 @@ class Mailbox:
 
     def take(self) -> Delivery:
         with self._lock:
-            delivery = Delivery(np.array(self._steps, dtype=np.int64), np.array(self._costs),
-                                tuple(self._epochs), self._batch, self._snapshot, self._top,
+            delivery = Delivery(np.array(self._steps, dtype=np.int64),
+                                np.array(self._positions, dtype=np.float64),
+                                np.array(self._costs, dtype=np.float32),
+                                np.array(self._lrs, dtype=np.float32), tuple(self._epochs),
+                                tuple(self._moments), self._batch, self._snapshot, self._top,
                                 self._evaluation)
             self._clear()
         return delivery
@@ -120,6 +135,7 @@ class TrainingWorker(QObject):
 
     def _train(self) -> None:
         last_snapshot = 0.0
+        recorder = Recorder(self.trainer)
         for report in self.trainer.run(self.control):
             now = time.monotonic()
             if isinstance(report, BatchReport):
@@ -128,6 +144,9 @@ class TrainingWorker(QObject):
                 self.mailbox.post_epoch(report)
                 self.mailbox.post_evaluation(Evaluation.of(
                     self.trainer.test_probabilities, self.trainer.data.y_test, report.epoch))
+            moment = recorder.observe(report)
+            if moment is not None:
+                self.mailbox.post_moment(moment)
             if (isinstance(report, EpochReport) or self.control.paused
                     or now - last_snapshot >= SNAPSHOT_INTERVAL):
                 self.mailbox.post_snapshot(self.trainer.snapshot())

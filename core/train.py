@@ -81,6 +81,22 @@ def _frozen_copies(arrays) -> tuple[np.ndarray, ...]:
     return copies
 
 
+@dataclass(frozen=True)
+class _Unfinished:
+    """Where a run stopped inside an epoch: its order of the training set, the next batch, and
+    the sums the epoch's report is made of so far."""
+    order: np.ndarray
+    next_batch: int
+    busy: float
+    seen: int
+    correct: int
+    cost_sum: float
+    batch_size: int
+
+    def state(self):
+        return self.order, self.next_batch, self.busy, self.seen, self.correct, self.cost_sum
+
+
 class Control:
     """Steers a running ``Trainer.run`` from another thread. Every method is thread-safe and
     takes effect between two batches."""
@@ -158,6 +174,7 @@ class Trainer:
         self._params = [*self.net.W, *self.net.b]
         self._decay = [True] * len(self.net.W) + [False] * len(self.net.b)
         self._last_finite = [p.copy() for p in self._params]
+        self._unfinished: _Unfinished | None = None  # an epoch a stopped run left half done
 
     def extend(self, config: TrainConfig) -> None:
         """Go on training the same network with ``config``: ``config.epochs`` more epochs,
@@ -188,18 +205,24 @@ class Trainer:
         return Snapshot.of(self.net, self.epoch, self.step)
 
     def run(self, control: Control | None = None) -> Iterator[BatchReport | EpochReport]:
-        """Train the remaining epochs, yielding a report after each batch and each epoch."""
+        """Train the remaining epochs, yielding a report after each batch and each epoch. A run
+        stopped inside an epoch leaves it unfinished: the next run goes on with its next batch,
+        in the same order, so steps and points of training never go back."""
         cfg, data = self.config, self.data
         B, batches = cfg.batch_size, self.batches_per_epoch
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
-            order = self.rng.permutation(len(data.x_train))
-            busy = 0.0  # seconds spent training this epoch, pauses excluded
-            seen = correct = 0
-            cost_sum = 0.0
-            for k in range(batches):
+            unfinished = self._unfinished
+            if unfinished is not None and unfinished.batch_size == B:
+                order, first, busy, seen, correct, cost_sum = unfinished.state()
+            else:  # a new epoch (or the batch size changed: the unfinished one starts again)
+                order = self.rng.permutation(len(data.x_train))
+                first, busy, seen, correct, cost_sum = 0, 0.0, 0, 0, 0.0  # busy: seconds, pauses excluded
+            self._unfinished = None
+            for k in range(first, batches):
                 if control is not None:
                     go_on, lr = control.wait_for_batch()
                     if not go_on:
+                        self._unfinished = _Unfinished(order, k, busy, seen, correct, cost_sum, B)
                         return
                     if lr is not None:
                         self.lr = lr
@@ -208,7 +231,11 @@ class Trainer:
                 labels = data.y_train[idx]
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
                     cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels))
-                    self._update(cost, nabla_W + nabla_b, epoch, k + 1)
+                    try:
+                        self._update(cost, nabla_W + nabla_b, epoch, k + 1)
+                    except TrainingDiverged:
+                        self._unfinished = _Unfinished(order, k, busy, seen, correct, cost_sum, B)
+                        raise
                 busy += time.perf_counter() - start
                 seen += len(idx)
                 correct += int((a_L.argmax(axis=1) == labels).sum())

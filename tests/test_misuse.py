@@ -49,7 +49,7 @@ def assert_trains_one_more_epoch(qtbot, window):
     assert ended.args[0] == ""
     assert window.trainer.epoch == done + 1
     assert window.snapshot.epoch == done + 1 and window.weights._snapshot is window.snapshot
-    assert window.history[-1].epoch == done + 1
+    assert window.history.epochs[-1].epoch == done + 1
     assert window.trainer.net.all_finite()
     assert window.training is None and window.train_button.isEnabled()
 
@@ -105,7 +105,7 @@ def test_reset_20_times_during_training(qtbot, window):
         with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
             window.reset()
         assert window.training is None and not thread.isRunning()
-        assert window.trainer.epoch == 0 and window.trainer.step == 0 and window.history == []
+        assert window.trainer.epoch == 0 and window.trainer.step == 0 and window.history.epochs == []
         np.testing.assert_array_equal(window.snapshot.W[0], fresh)
     assert_trains_one_more_epoch(qtbot, window)
 

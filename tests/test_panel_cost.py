@@ -32,9 +32,9 @@ def data(curve):
 
 
 def test_batches_are_placed_in_epochs(panel):
-    """Batch step s of an epoch of B batches is drawn at x = s / B: epoch 1 ends at x = 1."""
-    panel.add_batches(np.arange(1, 51), np.full(50, 2.0), BATCHES)
-    panel.add_batches(np.arange(51, 101), np.full(50, 2.0), BATCHES)
+    """A batch is drawn at its point of training in epochs, as given: epoch 1 ends at x = 1."""
+    panel.add_batches(np.arange(1, 51) / BATCHES, np.full(50, 2.0), BATCHES)
+    panel.add_batches(np.arange(51, 101) / BATCHES, np.full(50, 2.0), BATCHES)
     x, y = data(panel.batch_curve)
     np.testing.assert_allclose(x, np.arange(1, 101) / BATCHES)
     assert x[-1] == 1.0
@@ -45,8 +45,8 @@ def test_batch_cost_is_smoothed_across_calls(panel):
     """The batch curve is an exponential moving average that carries on from call to call."""
     costs = np.zeros(20)
     costs[0] = 1.0
-    panel.add_batches(np.arange(1, 8), costs[:7], BATCHES)
-    panel.add_batches(np.arange(8, 21), costs[7:], BATCHES)
+    panel.add_batches(np.arange(1, 8) / BATCHES, costs[:7], BATCHES)
+    panel.add_batches(np.arange(8, 21) / BATCHES, costs[7:], BATCHES)
     _, y = data(panel.batch_curve)
     np.testing.assert_allclose(y, (1.0 - smoothing(BATCHES)) ** np.arange(20))
 
@@ -60,7 +60,7 @@ def test_smoothing_spans_50_batches_or_a_twentieth_of_an_epoch():
 
 def test_empty_batches_change_nothing(panel):
     """add_batches with empty arrays (a frame without new batches) leaves the curve as it was."""
-    panel.add_batches(np.arange(1, 4), np.array([1.0, 2.0, 3.0]), BATCHES)
+    panel.add_batches(np.arange(1, 4) / BATCHES, np.array([1.0, 2.0, 3.0]), BATCHES)
     before = [a.copy() for a in data(panel.batch_curve)]
     panel.add_batches(np.empty(0, dtype=np.int64), np.empty(0), BATCHES)
     after = data(panel.batch_curve)
@@ -128,7 +128,7 @@ def test_many_updates_keep_the_plot_items(panel):
     step = 0
     for epoch in range(1, 101):
         for _ in range(10):
-            panel.add_batches(np.arange(step + 1, step + 11), np.full(10, 1.0 / epoch), BATCHES)
+            panel.add_batches(np.arange(step + 1, step + 11) / BATCHES, np.full(10, 1.0 / epoch), BATCHES)
             step += 10
         panel.add_epoch(report(epoch, cost=1.0 / epoch))
     assert [list(plot.items) for plot in (panel.cost_plot, panel.accuracy_plot)] == items_before
@@ -140,14 +140,43 @@ def test_many_updates_keep_the_plot_items(panel):
 
 def test_reset_empties_every_curve(panel):
     """reset() forgets all batches and epochs, and the smoothing starts afresh."""
-    panel.add_batches(np.arange(1, 11), np.full(10, 3.0), BATCHES)
+    panel.add_batches(np.arange(1, 11) / BATCHES, np.full(10, 3.0), BATCHES)
     panel.add_epoch(report(1))
     panel.reset()
     for curve in (panel.batch_curve, panel.cost_curve, panel.test_cost_curve,
                   panel.train_accuracy_curve, panel.test_accuracy_curve):
         assert len(data(curve)[0]) == 0
     assert panel.epoch_count() == 0
-    panel.add_batches(np.array([1]), np.array([0.5]), BATCHES)
+    panel.add_batches(np.array([1]) / BATCHES, np.array([0.5]), BATCHES)
     np.testing.assert_allclose(data(panel.batch_curve)[1], [0.5])
     assert panel.cost_tip(1.0) == ""
 
+
+
+def test_cursor_marks_the_moment_shown_on_both_plots(panel):
+    """set_cursor(x) shows a vertical line at x epochs on the cost and the accuracy plot;
+    None hides both, and so does reset()."""
+    panel.set_cursor(0.25)
+    assert [line.isVisible() for line in panel.cursors] == [True, True]
+    assert [line.value() for line in panel.cursors] == [0.25, 0.25]
+    panel.set_cursor(None)
+    assert not any(line.isVisible() for line in panel.cursors)
+    panel.set_cursor(3.0)
+    panel.reset()
+    assert not any(line.isVisible() for line in panel.cursors)
+
+
+def test_show_history_draws_a_whole_recorded_run(panel):
+    """show_history replaces what is drawn by a history's batches and epochs."""
+    from core.history import History
+    history = History(((784, 10, 10), "relu", "softmax", "ce"), np.zeros(5))
+    history.add_batches(np.arange(1, 201), np.arange(1, 201) / BATCHES, np.full(200, 1.5),
+                        np.full(200, 0.1))
+    for epoch in (1, 2):
+        history.add_epoch(report(epoch))
+    panel.add_batches(np.arange(1, 5) / BATCHES, np.full(4, 9.0), BATCHES)  # another run's
+    panel.show_history(history, BATCHES)
+    x, y = data(panel.batch_curve)
+    np.testing.assert_allclose(x, np.arange(1, 201) / BATCHES)
+    np.testing.assert_allclose(y, 1.5)
+    assert panel.epoch_count() == 2

@@ -1,5 +1,6 @@
 """The main window, offscreen: training on the worker thread reaches every panel, the controls
 steer it, files round-trip through the menu, and closing mid-training leaves nothing running."""
+import functools
 import os
 import subprocess
 import sys
@@ -25,10 +26,18 @@ def themed():
     theme.configure()
 
 
+@functools.cache
+def loaded_mnist():
+    """MNIST read once for all the windows of the tests (as the session's ``mnist`` fixture)."""
+    from core.data import load_mnist
+    return load_mnist()
+
+
 def make_window(qtbot, settings_path, limit=LIMIT):
+    """A window on already-loaded data, cut to ``limit`` images (None: all of them)."""
     from app.window import MainWindow
     settings = QSettings(str(settings_path), QSettings.IniFormat)
-    window = MainWindow(settings, limit=limit)
+    window = MainWindow(settings, limit=limit, data=loaded_mnist())
     qtbot.addWidget(window)
     if window.data is None:
         with qtbot.waitSignal(window.data_ready, timeout=WAIT_MS):

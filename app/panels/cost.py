@@ -93,6 +93,7 @@ class CostPanel(QWidget):
     ``batch_curve``                    per-batch cost, smoothed (x = step / batches per epoch)
     ``cost_curve``, ``test_cost_curve``            per-epoch training and test cost
     ``train_accuracy_curve``, ``test_accuracy_curve``   per-epoch accuracies
+    ``cursors``                        a vertical line on each plot: the moment shown
     """
 
     def __init__(self, parent: QWidget | None = None):
@@ -112,6 +113,12 @@ class CostPanel(QWidget):
         self._style_plots()
         self._add_cost_curves()
         self._add_accuracy_curves()
+        self.cursors = []
+        for plot in (self.cost_plot, self.accuracy_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.ACCENT, width=1.5))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self.cursors.append(line)
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -123,13 +130,15 @@ class CostPanel(QWidget):
         for curve in self._epoch_curves():
             curve.setData([], [])
         self.batch_curve.setData([], [])
+        self.set_cursor(None)
         for plot in (self.cost_plot, self.accuracy_plot):
             plot.getViewBox().setToolTip("")
             plot.enableAutoRange()  # the user may have zoomed into the last run
 
-    def add_batches(self, steps: np.ndarray, costs: np.ndarray, batches_per_epoch: int) -> None:
-        """Append the batches trained since the last call: global steps (1-based) and costs."""
-        if len(steps) == 0:
+    def add_batches(self, positions: np.ndarray, costs: np.ndarray, batches_per_epoch: int) -> None:
+        """Append the batches trained since the last call: their points of training in epochs
+        (``core.history.position_of``) and their costs."""
+        if len(positions) == 0:
             return
         smoothed = np.empty(len(costs))
         alpha = smoothing(batches_per_epoch)
@@ -139,8 +148,23 @@ class CostPanel(QWidget):
                 s = cost if s is None else s + alpha * (cost - s)
             smoothed[i] = s if s is not None else np.nan
         self._smoothed = s
-        self._batches.append(np.asarray(steps, dtype=float) / batches_per_epoch, smoothed)
+        self._batches.append(np.asarray(positions, dtype=float), smoothed)
         self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
+
+    def show_history(self, history, batches_per_epoch: int) -> None:
+        """Everything a ``core.history.History`` recorded, at once (an opened model)."""
+        self.reset()
+        self.add_batches(history.positions, history.costs, batches_per_epoch)
+        for report in history.epochs:
+            self.add_epoch(report)
+
+    def set_cursor(self, position: float | None) -> None:
+        """A vertical line at this point of training (in epochs) on both plots: the moment the
+        window shows; None hides it (the window shows the present)."""
+        for line in self.cursors:
+            line.setVisible(position is not None)
+            if position is not None:
+                line.setValue(position)
 
     def add_epoch(self, report: EpochReport) -> None:
         """Append one epoch's dots: cost, test cost, train and test accuracy."""
