@@ -170,23 +170,22 @@ def test_reset_after_an_architecture_change_clears_a_neuron_that_no_longer_exist
 
 
 def test_paused_in_the_middle_of_epoch_2_the_status_says_epoch_2(qtbot, window):
-    """The status bar counts the epoch in progress, and says Paused, then Stepped."""
+    """The status bar counts the epoch in progress, and says Stepped, Paused, then Stopped."""
     window.form.epochs.setValue(5)
-    window.form.batch_size.setValue(16)  # 125 batches an epoch: the pause falls inside epoch 2
-    window.train()
+    window.form.batch_size.setValue(16)  # 125 batches an epoch
+    window.step()  # a paused run that trains one batch
     bpe = window.run.batches_per_epoch
-    qtbot.waitUntil(lambda: window.run.step > bpe + 2, timeout=WAIT_MS)
+    window.training.control.step(bpe + 1)  # then on, to the third batch of epoch 2
+    qtbot.waitUntil(lambda: (window.redraw(), window.run.step)[1] == bpe + 2, timeout=WAIT_MS)
+    assert window.state_label.text() == "Stepped"
+    assert window.epoch_label.text() == "epoch 2/5" and window.run.epochs_done == 1
+    window.toggle_pause()  # resume, and at once pause again: still inside epoch 2
     window.toggle_pause()
     window.redraw()
-    batch = window.run.batch
-    assert batch.epoch == 2 and batch.batch < batch.batches and window.run.epochs_done == 1
-    assert window.epoch_label.text() == "epoch 2/5"
-    assert window.state_label.text() == "Paused"
-    assert "0:00 left" not in window.time_label.text()
-    window.step()
-    assert window.state_label.text() == "Stepped"
+    assert window.state_label.text() == "Paused" and window.epoch_label.text() == "epoch 2/5"
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
         window.stop()
+    assert window.state_label.text() == "Stopped" and window.epoch_label.text() == "epoch 2/5"
 
 
 def test_an_opened_model_trains_on_with_its_momentum_and_weight_decay(qtbot, window, tmp_path):

@@ -7,9 +7,11 @@ the weights. Either one re-runs the single forward pass and feeds the existing b
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -30,6 +32,8 @@ BAR_WIDTH = 0.7  # of the one unit between two neurons
 VALUE_RANGES = {"sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 AXIS_WIDTH = 36  # pixels for every left axis, so the plots line up
 TITLE_HEIGHT = 18  # pixels; pyqtgraph's 30 leaves little for the bars in a short panel
+OUTPUT_BAR_PX = 12  # the output plot's width per neuron, at least: ten bars, each one labelled
+HIDDEN_PLOT_MIN = 100  # pixels of bars for a hidden layer, at least (many neurons share them)
 
 
 def bar_style(colour: str) -> dict:
@@ -50,6 +54,20 @@ def style_plot(plot: pg.PlotItem, title: str) -> None:
     left.setWidth(AXIS_WIDTH)
     left.setStyle(maxTextLevel=0)
     left.setTickDensity(0.4)
+
+
+def fit_to_scene(view: pg.GraphicsLayoutWidget) -> None:
+    """Make ``view`` at least as large as the items of its layout need. A QGraphicsView does not
+    ask its scene: squeezed below the layout's minimum (the titles, the axes, the widths given
+    below), the layout spills past the view's edge and cuts off what lies there, such as the
+    last digits of an output plot. Call it again when the items change (a new title, new plots).
+
+    The items' layouts pass a change up one level per posted LayoutRequest: those are handled
+    first, so that the minimum is that of the items as they are now."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    hint = view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    frame = 2 * view.frameWidth()
+    view.setMinimumSize(math.ceil(hint.width()) + frame, math.ceil(hint.height()) + frame)
 
 
 class SquareView(pg.GraphicsLayoutWidget):
@@ -200,6 +218,7 @@ class ActivationsPanel(QWidget):
         self.true_label.setStyleSheet("font-size: 13pt")
         for label in (self.predicted_label, self.true_label):
             label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            label.setWordWrap(True)  # "predicted 7 (0.98)" in 16 pt would widen the panel by half
 
     def _arrange(self) -> None:
         controls = QHBoxLayout()
@@ -214,7 +233,7 @@ class ActivationsPanel(QWidget):
         left.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(left, 1)
-        body.addWidget(self.bar_view, 4)
+        body.addWidget(self.bar_view, 4)  # at least as wide as its plots need (fit_to_scene)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(controls)
@@ -229,15 +248,19 @@ class ActivationsPanel(QWidget):
         for l, n in enumerate(snapshot.sizes[1:L], start=1):
             plot = self.bar_view.addPlot(row=l - 1, col=0)
             style_plot(plot, f"layer {l} ({n} {snapshot.hidden})")
+            plot.getViewBox().setMinimumWidth(HIDDEN_PLOT_MIN)
             self.layers.append(LayerBars(plot, n, snapshot.hidden))
         n = snapshot.sizes[L]
         plot = self.bar_view.addPlot(row=0, col=1 if L > 1 else 0, rowspan=max(L - 1, 1))
         style_plot(plot, f"output ({snapshot.output})")
         plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(n)]])
+        # The bars' box, not the plot: a plot's own minimum would override that of its title.
+        plot.getViewBox().setMinimumWidth(OUTPUT_BAR_PX * n)  # every output bar, never cut off
         self.layers.append(LayerBars(plot, n, snapshot.output))
         grid = self.bar_view.ci.layout
         grid.setColumnStretchFactor(0, 3)
         grid.setColumnStretchFactor(1, 1)
+        fit_to_scene(self.bar_view)
         self._architecture = (snapshot.sizes, snapshot.hidden, snapshot.output)
         self._apply_selection()
 

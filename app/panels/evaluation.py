@@ -34,6 +34,8 @@ GALLERY_MAX = GALLERY_COLUMNS * GALLERY_ROWS  # thumbnails shown at most
 CAPTION_ROWS = 18  # image rows of background under each thumbnail: two lines of caption
 CAPTION_FONT_PT = 8
 CAPTION_MIN_PX = 40  # the narrowest thumbnail on screen whose caption does not run into the next
+COUNT_FONT_PX = 12  # a count's font in a large matrix; in a small one, as much as "980" fits in
+COUNT_MIN_PX = 6  # below this the counts are not drawn (the colours and tooltips remain)
 TILE_HEIGHT = SIDE + CAPTION_ROWS
 GAP = 1  # as core.inspect.tile draws it
 CELL_EMPTY = "#1e2128"  # a zero count: a shade off the background, so the matrix reads as a grid
@@ -113,7 +115,7 @@ class EvaluationPanel(QWidget):
 
     def _build_matrix(self) -> None:
         self.matrix_view = SquareView()
-        self.matrix_view.setMinimumSize(260, 260)
+        self.matrix_view.setMinimumSize(200, 200)  # 10x10 cells of about 16 pixels: counts still fit
         plot = self.matrix_view.addPlot()
         style_plot(plot, "confusion matrix")
         self.matrix_plot = plot
@@ -141,10 +143,12 @@ class EvaluationPanel(QWidget):
                 item.setPos(j + 0.5, i + 0.5)
                 plot.addItem(item)
         box.setRange(xRange=(0, DIGITS), yRange=(0, DIGITS), padding=0)
+        box.sigResized.connect(self._fit_counts)
+        self._count_px = None
 
     def _build_bars(self) -> None:
         self.bars_view = pg.PlotWidget()
-        self.bars_view.setMinimumHeight(90)
+        self.bars_view.setMinimumHeight(70)
         plot = self.bars_view.getPlotItem()
         style_plot(plot, "accuracy per true digit")
         plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(DIGITS)], []])
@@ -167,7 +171,7 @@ class EvaluationPanel(QWidget):
         # A long caption is cut rather than widening the panel (the tooltip has it whole).
         self.gallery_caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.gallery_view = pg.GraphicsLayoutWidget()
-        self.gallery_view.setMinimumSize(240, 120)
+        self.gallery_view.setMinimumSize(200, 90)
         box = self.gallery_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         box.setMenuEnabled(False)
         self.gallery_image = _PixelImage()
@@ -377,6 +381,23 @@ class EvaluationPanel(QWidget):
                 _set_caption(certainty, f"{sure[n]:.0%}", theme.TEST if wrong else theme.MUTED)
             _show(certainty, confidence)
             self._mistake_frames[n].setVisible(wrong)
+
+    def _fit_counts(self) -> None:
+        """Counts in a font that fits their cells: three digits in about 0.45 of a cell's
+        width, at most COUNT_FONT_PX, none below COUNT_MIN_PX (a matrix squeezed into a small
+        screen's dock would otherwise have its counts run into each other)."""
+        width = self.matrix_plot.getViewBox().width()
+        px = min(COUNT_FONT_PX, int(0.45 * width / DIGITS))
+        if px == self._count_px:
+            return
+        self._count_px = px
+        for row in self.count_items:
+            for item in row:
+                if px >= COUNT_MIN_PX:
+                    font = item.textItem.font()
+                    font.setPixelSize(px)
+                    item.setFont(font)
+                _show(item, px >= COUNT_MIN_PX)
 
     def resizeEvent(self, event) -> None:
         """Captions only where a thumbnail is wide enough on screen to hold them; a narrow

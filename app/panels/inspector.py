@@ -62,6 +62,7 @@ class InspectorPanel(QWidget):
         self.hint_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 12pt")
         self.title_label = QLabel("")
         self.title_label.setStyleSheet("font-size: 14pt; font-weight: bold")
+        self.title_label.setWordWrap(True)  # an output neuron's title is longer than a narrow dock
         self.bias_label = QLabel("")
         self.activation_label = QLabel("")
         self.activation_label.setStyleSheet(f"color: {theme.ACCENT}")
@@ -71,7 +72,7 @@ class InspectorPanel(QWidget):
         self.image_caption.setStyleSheet(CAPTION_STYLE)
         self.image_caption.setWordWrap(True)
         self.image_view = SquareView()
-        self.image_view.setMinimumSize(120, 120)
+        self.image_view.setMinimumSize(110, 110)
         box = self.image_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         box.setMenuEnabled(False)
         self.weights_image = pg.ImageItem(np.zeros((SIDE, SIDE), dtype=np.float32), axisOrder="row-major")
@@ -85,7 +86,7 @@ class InspectorPanel(QWidget):
         self.bars_caption.setStyleSheet(CAPTION_STYLE)
         self.bars_caption.setWordWrap(True)
         self.bars_view = pg.PlotWidget()
-        self.bars_view.setMinimumSize(160, 120)
+        self.bars_view.setMinimumSize(150, 110)
         plot = self.bars_view.getPlotItem()
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
@@ -100,6 +101,7 @@ class InspectorPanel(QWidget):
     def _build_top(self) -> None:
         self.top_caption = QLabel("")
         self.top_caption.setStyleSheet(CAPTION_STYLE)
+        self.top_caption.setWordWrap(True)
         self.top_view = pg.PlotWidget()
         self.top_view.setMinimumHeight(80)
         plot = self.top_view.getPlotItem()

@@ -26,6 +26,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -35,12 +36,17 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.panels.activations import LayerBars, SquareView, style_plot
+from app.panels.activations import LayerBars, SquareView, fit_to_scene, style_plot
 from core.inspect import SIDE
 from core.preprocess import Stages, preprocess
 from core.train import Snapshot
 
 CANVAS_SIDE = 280  # logical pixels, ten times MNIST's 28
+# The canvas may be shown smaller on a small screen, down to this many pixels square; what is
+# drawn stays in canvas coordinates (0 to CANVAS_SIDE) and the image stays CANVAS_SIDE square,
+# so the pen width below and the preprocessing see the same drawing at every size. 168 is 0.6 of
+# the canvas: the pad then fits a 1280x720 screen's dock (app.layout).
+CANVAS_MIN_SIDE = 168
 # Chosen so that strokes come out as thick as MNIST's once preprocessing has scaled the digit to
 # 20 pixels: the ones of MNIST's test set are 2.8 pixels wide (the median of the ink of a row,
 # corrected for slant), which for a digit drawn 200 of the canvas's 280 pixels tall is a pen of
@@ -54,6 +60,8 @@ HINT = "draw a digit"
 CANVAS_HINT = "draw a digit here\nwith the mouse or a pen"
 STAGE_NAMES = ("raw", "cropped", "scaled", "centred")
 STAGE_WIDTH = 64  # pixels for each stage's picture and caption, at least
+INPUT_VIEW_SIDE = 104  # pixels for the 28x28 image the network sees: nearly four per pixel
+BAR_MIN_PX = 12  # the output plot's width per digit, at least: ten bars and their labels
 CAPTION_HEIGHT = 15  # pixels for a line of 8 pt caption under a stage
 CAPTION_STYLE = f"color: {theme.MUTED}"
 
@@ -62,24 +70,30 @@ class Canvas(QWidget):
     """A square of black paper to draw white digits on with the left button (or a pen, whose
     events arrive as mouse events); the right button clears it.
 
-    The strokes are kept as lists of points in logical pixels and painted, round and antialiased,
-    into a Format_Grayscale8 image at the screen's pixel density: the image is what is shown and
-    what ``canvas_array`` hands out. ``changed(t)`` is emitted after every change of the image,
-    with ``time.perf_counter()`` taken when the input that caused it arrived.
+    The strokes are kept as lists of points in canvas coordinates (logical pixels of a canvas
+    ``side`` square) and painted, round and antialiased, into a Format_Grayscale8 image of that
+    size at the screen's pixel density: the image is what is shown and what ``canvas_array``
+    hands out. The widget shows the image in ``paper()``, the largest square that fits, at most
+    ``side`` and at least ``min_side`` pixels, and maps the mouse into canvas coordinates, so the
+    drawing does not depend on how big the canvas is shown. ``changed(t)`` is emitted after every
+    change of the image, with ``time.perf_counter()`` taken when the input that caused it arrived.
     """
 
     changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None, side: int = CANVAS_SIDE,
-                 pen_width: float = PEN_WIDTH):
+                 pen_width: float = PEN_WIDTH, min_side: int | None = None):
         super().__init__(parent)
         self.side = side
+        self.min_side = min(side, CANVAS_MIN_SIDE) if min_side is None else min_side
         self.pen = QPen(INK, pen_width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                         Qt.PenJoinStyle.RoundJoin)
         self._strokes: list[list[QPointF]] = []
         self._drawing = False  # a stroke is being drawn: moves extend it
         self._image = self._new_image()
-        self.setFixedSize(side, side)
+        self.setMinimumSize(self.min_side, self.min_side)
+        self.setMaximumSize(side, side)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)  # right-click clears
@@ -101,6 +115,18 @@ class Canvas(QWidget):
         """The image drawn on: Format_Grayscale8, ``side`` logical pixels square at the screen's
         pixel density."""
         return self._image
+
+    def paper(self) -> QRectF:
+        """Where the canvas is shown in the widget: the largest square that fits, at most
+        ``side``, centred across and at the top."""
+        n = min(self.width(), self.height(), self.side)
+        return QRectF((self.width() - n) / 2, 0, n, n)
+
+    def to_canvas(self, point: QPointF) -> QPointF:
+        """A point of the widget in canvas coordinates (0 to ``side`` across the paper)."""
+        paper = self.paper()
+        scale = self.side / paper.width() if paper.width() > 0 else 1.0
+        return QPointF((point.x() - paper.x()) * scale, (point.y() - paper.y()) * scale)
 
     def canvas_array(self) -> np.ndarray:
         """The image as (H, W) float32 in [0, 1], ink = 1: a copy, rows read past their padding."""
@@ -192,12 +218,21 @@ class Canvas(QWidget):
         self.update()
 
     def _update_around(self, a: QPointF, b: QPointF) -> None:
+        """Repaint the part of the widget showing the segment from a to b (canvas coordinates)."""
         margin = self.pen.widthF() / 2 + 2
-        self.update(QRectF(a, b).normalized().adjusted(-margin, -margin, margin, margin).toAlignedRect())
+        rect = QRectF(a, b).normalized().adjusted(-margin, -margin, margin, margin)
+        paper = self.paper()
+        scale = paper.width() / self.side
+        shown = QRectF(paper.x() + rect.x() * scale, paper.y() + rect.y() * scale,
+                       rect.width() * scale, rect.height() * scale)
+        self.update(shown.toAlignedRect().adjusted(-1, -1, 1, 1))
 
     # --- Qt -----------------------------------------------------------------------------------
 
     def sizeHint(self):
+        return self.maximumSize()
+
+    def minimumSizeHint(self):
         return self.minimumSize()
 
     def paintEvent(self, _) -> None:
@@ -207,18 +242,22 @@ class Canvas(QWidget):
             self._repaint_strokes()
             self.changed.emit(time.perf_counter())
         painter = QPainter(self)
-        painter.drawImage(QPointF(0, 0), self._image)
+        paper = self.paper()
+        if paper.width() < self.width() or paper.height() < self.height():
+            painter.fillRect(self.rect(), self.palette().window())  # beside and under the paper
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)  # shown smaller: averaged
+        painter.drawImage(paper, self._image)
         if not self._strokes:
             painter.setPen(QColor(theme.MUTED))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, CANVAS_HINT)
+            painter.drawText(paper, Qt.AlignmentFlag.AlignCenter, CANVAS_HINT)
         painter.setPen(QColor(theme.MUTED))
-        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        painter.drawRect(paper.adjusted(0, 0, -1, -1))
         painter.end()
 
     def mousePressEvent(self, event) -> None:
         t = time.perf_counter()
         if event.button() == Qt.MouseButton.LeftButton:
-            self.begin_stroke(event.position(), t)
+            self.begin_stroke(self.to_canvas(event.position()), t)
         elif event.button() == Qt.MouseButton.RightButton:
             self.clear()
         event.accept()
@@ -226,7 +265,7 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event) -> None:
         t = time.perf_counter()
         if self._drawing and event.buttons() & Qt.MouseButton.LeftButton:
-            self.extend_stroke(event.position(), t)
+            self.extend_stroke(self.to_canvas(event.position()), t)
         event.accept()
 
     def mouseReleaseEvent(self, event) -> None:
@@ -269,6 +308,14 @@ class StageView:
             self.box.setRange(xRange=((w - side) / 2, (w + side) / 2),
                               yRange=((h - side) / 2, (h + side) / 2), padding=0.04)
             self.size_label.setText("" if shape is None else f"{w}×{h}")
+
+
+class _BarView(pg.GraphicsLayoutWidget):
+    """The output bars' view, asking for no more than its least size: a QGraphicsView asks for
+    hundreds of pixels, which kept the canvas beside it at its smallest."""
+
+    def sizeHint(self):
+        return self.minimumSize()
 
 
 class PadPanel(QWidget):
@@ -329,6 +376,8 @@ class PadPanel(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove the whole drawing (Esc, or right-click the canvas)")
         self.clear_button.clicked.connect(self.clear)
+        for button in (self.undo_button, self.clear_button):  # the style's 80 pixels, unneeded
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
         self.follow_box = QCheckBox("Activations follow the drawing")
         self.follow_box.setToolTip("Show the drawn digit, instead of a test digit, in the "
                                    "activations and the neuron inspector")
@@ -347,7 +396,7 @@ class PadPanel(QWidget):
 
     def _build_prediction(self) -> None:
         self.input_view = SquareView()
-        self.input_view.setFixedSize(120, 120)
+        self.input_view.setFixedSize(INPUT_VIEW_SIDE, INPUT_VIEW_SIDE)
         self.input_view.setToolTip("The 28×28 image the network sees")
         box = self.input_view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         box.setMenuEnabled(False)
@@ -368,16 +417,22 @@ class PadPanel(QWidget):
         self.runner_up_label.setStyleSheet(CAPTION_STYLE)
         self.hint_label = QLabel("")
         self.hint_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 12pt")
-        self.bar_view = pg.GraphicsLayoutWidget()
-        self.bar_view.setMinimumHeight(130)
+        self.hint_label.setWordWrap(True)  # "the network's outputs are not finite" would widen the pad
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # nor
+        # ask for its width: the canvas has the first claim on it
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.bar_view = _BarView()
         plot = self.bar_view.addPlot()
         style_plot(plot, "output")
         plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
+        plot.getViewBox().setMinimumSize(10 * BAR_MIN_PX, 40)  # all ten bars (not the plot's
+        # minimum, which would override that of its title)
         self.bars = LayerBars(plot, 10, "softmax")  # softmax and sigmoid outputs both lie in [0, 1]
+        fit_to_scene(self.bar_view)
 
     def _build_stages(self) -> None:
         self.stage_view = pg.GraphicsLayoutWidget()
-        self.stage_view.setFixedHeight(112)
+        self.stage_view.setFixedHeight(104)
         self.stage_view.setMinimumWidth(4 * STAGE_WIDTH)
         self.stage_view.setToolTip("What preprocessing did to the drawing: the ink's bounding box "
                                    "cut out, scaled so its longer side is 20 pixels, and placed "
@@ -390,15 +445,16 @@ class PadPanel(QWidget):
             layout.layout.setRowFixedHeight(row, CAPTION_HEIGHT)
 
     def _arrange(self) -> None:
+        """The canvas with what the network says beside it, the buttons under both, and the
+        stages across the bottom: about 360x370 pixels at the least (the canvas shown at
+        ``CANVAS_MIN_SIDE``), so the pad fits a dock of a 1280x720 screen; given room, the
+        canvas grows to its full ``CANVAS_SIDE`` and the bars take the rest."""
         buttons = QHBoxLayout()
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.clear_button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.follow_box)
         buttons.addStretch(1)
-        left = QVBoxLayout()
-        left.addWidget(self.canvas)
-        left.addLayout(buttons)
-        left.addWidget(self.follow_box)
-        left.addStretch(1)
 
         seen = QVBoxLayout()
         seen.addWidget(self.input_view)
@@ -412,16 +468,19 @@ class PadPanel(QWidget):
         said.addStretch(1)
         top = QHBoxLayout()
         top.addLayout(seen)
-        top.addLayout(said, 1)
+        top.addLayout(said)
         right = QVBoxLayout()
         right.addLayout(top)
         right.addWidget(self.bar_view, 1)
-        right.addWidget(self.stage_view)
 
-        outer = QHBoxLayout(self)
+        outer = QGridLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
-        outer.addLayout(left)
-        outer.addLayout(right, 1)
+        outer.addWidget(self.canvas, 0, 0, Qt.AlignmentFlag.AlignTop)  # paper at the top, by the buttons
+        outer.addLayout(right, 0, 1)
+        outer.addLayout(buttons, 1, 0, 1, 2)
+        outer.addWidget(self.stage_view, 2, 0, 1, 2)
+        outer.setColumnStretch(0, 1)  # the canvas grows first, to its full size; then the bars
+        outer.setRowStretch(0, 1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     # --- what the window and the user call ----------------------------------------------------
@@ -431,6 +490,7 @@ class PadPanel(QWidget):
         if self._snapshot is None or snapshot.output != self._snapshot.output:
             style_plot(self.bars.plot, "probabilities (softmax)" if snapshot.output == "softmax"
                        else f"outputs ({snapshot.output})")
+            fit_to_scene(self.bar_view)  # the title is part of the plot's least width
         self._snapshot = snapshot
         self._network = snapshot.network()
         self._show_prediction()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.panels.activations import fit_to_scene
 from core.inspect import SIDE, first_layer_tiles, grid_shape, tile, tile_at
 from core.train import Snapshot
 
@@ -193,8 +194,10 @@ class WeightsPanel(QWidget):
         step = SIDE + GAP
         self._gaps.setRect(QRectF(0, 0, self._columns * step - GAP, rows * step - GAP))
         output = " (output)" if len(sizes) == 2 else ""
-        self._grid_title.setText(f"layer 1 ← input{output}: {n_1} neurons, "
-                                 f"{SIDE}×{SIDE} weights each")
+        # Two lines, as the matrices' titles: on one, the title alone was wider than the grid
+        # of a 1280-pixel window's centre, and pushed the matrices out of sight.
+        self._grid_title.setText(f"layer 1 ← input{output}<br><span style='color:{theme.MUTED}'>"
+                                 f"{n_1} neurons, {SIDE}×{SIDE} weights each</span>")
         self._deeper.clear()
         self._matrices = []
         for l in range(1, len(sizes) - 1):
@@ -203,6 +206,7 @@ class WeightsPanel(QWidget):
             matrix.image.hovered.connect(lambda row, col, l=l: self._matrix_hovered(l, row, col))
             self._matrices.append(matrix)
         self._place_matrices()
+        fit_to_scene(self.graphics)
 
     # --- arranging ---------------------------------------------------------------------------
 
@@ -230,6 +234,7 @@ class WeightsPanel(QWidget):
             self._deeper.removeItem(matrix.title)
             self._deeper.removeItem(matrix.box)
         self._place_matrices()
+        fit_to_scene(self.graphics)
 
     def _place_matrices(self) -> None:
         """Put each matrix's title and heatmap into the (empty) deeper layout."""
