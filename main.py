@@ -1,6 +1,6 @@
 """Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
 a picture of it without a screen); ``train``, ``evaluate``, ``predict`` and ``--help`` work
-without one. This file only hands over."""
+without one (``app.cli``). This file only hands over."""
 import os
 import sys
 
@@ -14,7 +14,7 @@ COMMANDS = {"train", "evaluate", "predict", "-h", "--help"}  # everything else o
 
 def main(argv: list[str]) -> int:
     if argv and (argv[0] in COMMANDS or not argv[0].startswith("-")):
-        from core.cli import main as cli_main  # no Qt on this path: it starts fast
+        from app.cli import main as cli_main  # no Qt on this path: it starts fast
         return cli_main(argv)
     from app.launch import main as window_main
     return window_main(argv)

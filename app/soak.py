@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py trains
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from core.cli import Parser
+from core.commandline import Parser
 
 SEVEN = [(70, 70), (120, 66), (175, 64), (210, 66), (196, 110), (172, 160), (152, 205), (140, 235)]
 MEMORY_TARGET = 0.10  # growth of RSS from the baseline epoch to the last
@@ -85,7 +85,7 @@ def soak(epochs: int = 50, limit: int | None = None, preset_name: str = "fast", 
     start = time.monotonic()
 
     def sample() -> None:
-        while len(samples) < len(window.history):  # epochs that arrived in the same frame share figures
+        while len(samples) < len(window.history.epochs):  # epochs that arrived in the same frame share figures
             epoch = len(samples) + 1
             objects = len(gc.get_objects()) if epoch % OBJECTS_EVERY == 0 or epoch == 1 else None
             samples.append(Sample(epoch, time.monotonic() - start, rss_bytes(), graphics_items(window),

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import Parser, guarded, positive_int
+from core.commandline import Parser, guarded, positive_int
 from core.config import PRESETS, TrainConfig
 from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.cli import Parser, guarded, positive_int
+from core.commandline import Parser, guarded, positive_int
 from core.config import preset
 from core.data import load_mnist
 from core.errors import ConfigError

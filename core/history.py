@@ -12,20 +12,39 @@ Three records, each append-only:
 Moments are dense where the network changes most: the initial weights (step 0), then inside the
 first epoch at steps 1, 2, 4, 8, ... (log-spaced: the first batches change a fresh network more
 than whole later epochs), then at the end of every epoch. Weights are kept in float16 (half the
-bytes; a 15-epoch ``fast`` run's history is about 13 MB), which changes the test accuracy
-replayed from them by less than 0.1 point (``tests/test_history.py`` checks it); biases and the
-test-set answers are kept as computed.
+bytes; a 15-epoch ``fast`` run's 25 moments and 7,035 batches are 12.1 MiB in memory and 13.0 MiB
+in its file), which changes the test accuracy replayed from them by less than 0.1 point
+(``tests/test_history.py`` checks it); biases and the test-set answers are kept as computed (a
+confidence that is NaN, from outputs that overflowed near divergence, is kept as 0).
 
 ``Recorder`` decides when a moment is due while a ``Trainer`` runs, and makes it; the command
 line and the window's worker both use it, so the two record the same history.
+
+In a file (``core.model_io`` saves it beside the network) a history is plain arrays, every key
+starting ``history_`` (B batches, E epochs, M moments, N test images, layers l = 0 .. L-1):
+
+    history_steps (B,) int64, history_positions (B,) float64, history_costs (B,) float32,
+    history_lrs (B,) float32                      the batch records
+    history_epochs (E, 9) float64                 one row per EpochReport, its fields in order,
+    history_epoch_fields (9,) unicode             named here
+    history_labels (N,) uint8                     the true digits the moments were tested on
+    history_moment_steps (M,) int64, history_moment_positions (M,) float64,
+    history_moment_epochs (M,) int64              the moments' steps, points and epochs
+    history_W{l} (M, n_l, n_{l+1}) float16, history_b{l} (M, n_{l+1}) float32
+    history_predicted (M, N) uint8, history_confidence (M, N) float16
+
+``History.to_arrays`` writes them and ``History.from_arrays`` reads them back, checking
+everything (keys, dtypes, shapes against the network, order, ranges, finiteness) before it
+builds anything: a fault is one ``ModelFileError`` sentence naming the file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from typing import Iterator
 
 import numpy as np
 
+from core.errors import ModelFileError
 from core.evaluation import Evaluation
 from core.network import Network
 from core.train import BatchReport, EpochReport, Snapshot, Trainer
@@ -34,6 +53,12 @@ from core.train import BatchReport, EpochReport, Snapshot, Trainer
 # stays), so a long run's history stays within a fixed budget: 120 moments of ``fast`` are 60 MB.
 MAX_MOMENTS = 120
 FLOAT16_MAX = float(np.finfo(np.float16).max)
+PREFIX = "history_"  # of every key a history adds to a model file
+# ... which are these, and W{l} and b{l} for every layer l (see the module docstring)
+HISTORY_KEYS = ("steps", "positions", "costs", "lrs", "epochs", "epoch_fields", "labels",
+                "moment_steps", "moment_positions", "moment_epochs", "predicted", "confidence")
+EPOCH_FIELDS = tuple(f.name for f in fields(EpochReport))  # the columns of history_epochs
+EPOCH_INTEGERS = ("epoch", "epochs", "step")  # the columns that are whole numbers
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -60,6 +85,8 @@ class Moment:
         b = tuple(_frozen(np.array(v, dtype=np.float32)) for v in net.b)
         predicted = probabilities.argmax(axis=1)  # (N,)
         confidence = probabilities[np.arange(len(predicted)), predicted]
+        # outputs that overflowed near divergence are NaN: no confidence at all, so 0
+        confidence = np.nan_to_num(confidence, nan=0.0, posinf=FLOAT16_MAX, neginf=0.0)
         return cls(int(step), float(position), int(epoch), W, b,
                    _frozen(predicted.astype(np.uint8)),
                    _frozen(np.clip(confidence, 0.0, FLOAT16_MAX).astype(np.float16)))
@@ -225,6 +252,162 @@ class History:
                 probabilities = net.predict_proba(x_test)
             other.moments.append(Moment.of(net, m.step, m.position, m.epoch, probabilities))
         return other
+
+
+    # --- in a file ---------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """This history as the plain arrays of a model file: the keys of the module docstring."""
+        sizes = self.architecture[0]
+        moments, N = self.moments, len(self.labels)
+        M = len(moments)
+        arrays = {
+            f"{PREFIX}steps": self.steps.copy(),
+            f"{PREFIX}positions": self.positions.copy(),
+            f"{PREFIX}costs": self.costs.copy(),
+            f"{PREFIX}lrs": self.lrs.copy(),
+            f"{PREFIX}epochs": np.array([astuple(e) for e in self.epochs],
+                                        np.float64).reshape(len(self.epochs), len(EPOCH_FIELDS)),
+            f"{PREFIX}epoch_fields": np.array(EPOCH_FIELDS),
+            f"{PREFIX}labels": np.array(self.labels),
+            f"{PREFIX}moment_steps": np.array([m.step for m in moments], np.int64),
+            f"{PREFIX}moment_positions": np.array([m.position for m in moments], np.float64),
+            f"{PREFIX}moment_epochs": np.array([m.epoch for m in moments], np.int64),
+            f"{PREFIX}predicted": _stacked([m.predicted for m in moments], (M, N), np.uint8),
+            f"{PREFIX}confidence": _stacked([m.confidence for m in moments], (M, N), np.float16),
+        }
+        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            arrays[f"{PREFIX}W{l}"] = _stacked([m.W[l] for m in moments], (M, n_in, n_out), np.float16)
+            arrays[f"{PREFIX}b{l}"] = _stacked([m.b[l] for m in moments], (M, n_out), np.float32)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], architecture: tuple, where: str) -> "History":
+        """The history held in a model file's ``arrays`` (as ``to_arrays`` wrote them), for the
+        network of ``architecture`` (sizes, hidden, output, loss) saved beside it. Everything is
+        checked before anything is built; a fault raises ``ModelFileError``, one sentence naming
+        ``where`` (e.g. "model 'brain.npz'") and the fault."""
+        sizes = tuple(int(n) for n in architecture[0])
+        L, k = len(sizes) - 1, sizes[-1]
+        shown = "-".join(map(str, sizes))
+
+        def fail(fault: str):
+            raise ModelFileError(f"cannot use {where}: its history {fault}")
+
+        layered = [f"{name}{l}" for l in range(L) for name in ("W", "b")]
+        expected = [PREFIX + name for name in (*HISTORY_KEYS, *layered)]
+        missing = [key for key in expected if key not in arrays]
+        if missing:
+            fail(f"lacks {', '.join(missing)}; the file is cut short or was not saved by this program")
+        unknown = sorted(key for key in arrays if key.startswith(PREFIX) and key not in expected)
+        if unknown:
+            fail(f"holds {', '.join(unknown)}, which a history of the {shown} network it is saved "
+                 f"with does not have")
+
+        def take(name: str, dtype, shape: tuple, why: str) -> np.ndarray:
+            """The array ``name`` as ``dtype`` (any byte order accepted), of ``shape``."""
+            key, dtype = PREFIX + name, np.dtype(dtype)
+            value = arrays[key]
+            if value.dtype.kind != dtype.kind or value.dtype.itemsize != dtype.itemsize:
+                fail(f"array {key} must hold {dtype}, got {value.dtype}")
+            if value.shape != shape:
+                fail(f"array {key} has shape {value.shape}, but {why} need {shape}")
+            return value.astype(dtype.newbyteorder("="), copy=False)
+
+        def one_dimensional(name: str, dtype) -> np.ndarray:
+            """The array ``name`` as ``dtype``, of any length; it gives the length of others."""
+            value = arrays[PREFIX + name]
+            if value.ndim != 1:
+                fail(f"array {PREFIX + name} must be one-dimensional, got shape {value.shape}")
+            return take(name, dtype, value.shape, "")
+
+        steps = one_dimensional("steps", np.int64)
+        B = len(steps)
+        batches = f"{B} batches"
+        positions = take("positions", np.float64, (B,), batches)
+        costs = take("costs", np.float32, (B,), batches)
+        lrs = take("lrs", np.float32, (B,), batches)
+        table = arrays[PREFIX + "epochs"]
+        E = len(table) if table.ndim >= 1 else 0
+        table = take("epochs", np.float64, (E, len(EPOCH_FIELDS)), f"the {len(EPOCH_FIELDS)} "
+                     f"fields of an epoch report ({', '.join(EPOCH_FIELDS)})")
+        names = arrays[PREFIX + "epoch_fields"]
+        if (names.dtype.kind != "U" or names.shape != (len(EPOCH_FIELDS),)
+                or tuple(str(n) for n in names) != EPOCH_FIELDS):
+            fail(f"does not name its epoch columns {', '.join(EPOCH_FIELDS)}")
+        labels = one_dimensional("labels", np.uint8)
+        N = len(labels)
+        moment_steps = one_dimensional("moment_steps", np.int64)
+        M = len(moment_steps)
+        moments = f"{M} moments"
+        moment_positions = take("moment_positions", np.float64, (M,), moments)
+        moment_epochs = take("moment_epochs", np.int64, (M,), moments)
+        answers = f"{M} moments of {N} test images"
+        predicted = take("predicted", np.uint8, (M, N), answers)
+        confidence = take("confidence", np.float16, (M, N), answers)
+        net = f"{M} moments of the {shown} network"
+        W = [take(f"W{l}", np.float16, (M, n_in, n_out), net)
+             for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        b = [take(f"b{l}", np.float32, (M, n_out), net) for l, n_out in enumerate(sizes[1:])]
+
+        if B and (steps[0] < 1 or (steps[1:] <= steps[:-1]).any()):  # not np.diff: it can wrap
+            fail("has batch steps that do not increase from 1")
+        if not check_positions(positions) or (positions < 0).any():
+            fail("has batch positions that are negative, decrease, or are not finite")
+        if not np.isfinite(costs).all():
+            fail("has batch costs that are NaN or infinite")
+        if not (np.isfinite(lrs).all() and (lrs > 0).all()):
+            fail("has learning rates that are not finite numbers above 0")
+        integers = table[:, [EPOCH_FIELDS.index(f) for f in EPOCH_INTEGERS]]
+        if not np.isfinite(table).all():
+            fail("has epoch reports holding NaN or infinite values")
+        if (integers != np.round(integers)).any() or (integers < 0).any():
+            fail(f"has epoch reports whose {', '.join(EPOCH_INTEGERS)} are not whole numbers of "
+                 f"at least 0")
+        for name in ("epoch", "step"):
+            column = table[:, EPOCH_FIELDS.index(name)]
+            if (np.diff(column) <= 0).any() or (E and column[0] < 1):
+                fail(f"has epoch reports whose {name}s do not increase from 1")
+        if (labels >= k).any():
+            fail(f"has test labels of {int(labels.max())}, but the network tells only {k} digits apart")
+        if M and (moment_steps[0] < 0 or (moment_steps[1:] <= moment_steps[:-1]).any()):
+            fail("has moments whose steps do not increase")
+        if not check_positions(moment_positions) or (moment_positions < 0).any():
+            fail("has moments whose positions are negative, decrease, or are not finite")
+        if M and (moment_epochs[0] < 0 or (moment_epochs[1:] < moment_epochs[:-1]).any()):
+            fail("has moments whose epochs are negative or decrease")
+        if (predicted >= k).any():
+            fail(f"has predicted digits of {int(predicted.max())}, but the network tells only "
+                 f"{k} digits apart")
+        if not (np.isfinite(confidence).all() and (confidence >= 0).all()):
+            fail("has confidences that are negative, NaN or infinite")
+        for name, stack in (*((f"W{l}", w) for l, w in enumerate(W)),
+                            *((f"b{l}", v) for l, v in enumerate(b))):
+            if not np.isfinite(stack).all():
+                fail(f"has moments whose {name} holds NaN or infinite values")
+
+        history = cls(architecture, labels)
+        history.add_batches(steps, positions, costs, lrs)
+        for row in table:
+            report = dict(zip(EPOCH_FIELDS, row.tolist()))
+            history.epochs.append(EpochReport(**{name: int(v) if name in EPOCH_INTEGERS else v
+                                                 for name, v in report.items()}))
+        for i in range(M):  # copies, so a moment let go later frees its bytes
+            history.moments.append(Moment(
+                int(moment_steps[i]), float(moment_positions[i]), int(moment_epochs[i]),
+                tuple(_frozen(w[i].copy()) for w in W), tuple(_frozen(v[i].copy()) for v in b),
+                _frozen(predicted[i].copy()), _frozen(confidence[i].copy())))
+        return history
+
+
+def holds_history(arrays: dict[str, np.ndarray]) -> bool:
+    """Does a model file's ``arrays`` hold a history (any key of it, to be checked whole)?"""
+    return any(key.startswith(PREFIX) for key in arrays)
+
+
+def _stacked(arrays: list[np.ndarray], shape: tuple, dtype) -> np.ndarray:
+    """``arrays`` stacked along a new first axis, as ``dtype``; (0, ...) of ``shape`` if none."""
+    return np.stack(arrays).astype(dtype, copy=False) if arrays else np.empty(shape, dtype)
 
 
 class Recorder:

@@ -8,9 +8,17 @@ Arrays in the file (L weight layers, notation of ``core.network``):
     hidden, output, loss     0-d unicode strings: the activations and the loss
     meta             0-d unicode string: JSON with the format version, the date, epochs trained,
                      test accuracy and the training settings
+    history_*        only in format 2: the run's history (batches, epoch reports, moments), as
+                     ``core.history`` lays it out
+
+Format 1 is a network alone (every file written before histories were saved); format 2 adds the
+history. Either opens: ``load_run`` gives the history, or None for format 1.
 
 No pickled objects: the file is read with ``allow_pickle=False`` and checked completely (keys,
-names, shapes that chain, finite values) before a Network is built from it.
+names, shapes that chain, finite values, and the whole history if there is one) before a Network
+is built from it. A file whose history is damaged is refused entirely, by ``load_model`` as by
+``load_run``: the network beside a damaged history may be damaged too, and a file opens the same
+way for every command and for the window.
 """
 from __future__ import annotations
 
@@ -21,28 +29,50 @@ import numpy as np
 
 from core.config import N_CLASSES, N_INPUTS
 from core.errors import ConfigError, ModelFileError
+from core.history import History, holds_history
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network
 from core.npzio import read_npz, write_npz_atomically
 
-FORMAT_VERSION = 1
-MAX_MODEL_BYTES = 1 << 30
+FORMAT_VERSION = 1  # a network alone
+HISTORY_FORMAT_VERSION = 2  # a network and the history of its training
+MAX_MODEL_BYTES = 1 << 30  # what load_run reads at most; save_model writes no more
 
 
-def save_model(path, net: Network, meta: dict | None = None) -> None:
-    """Write net and meta to path atomically; ModelFileError with one sentence if it cannot."""
-    meta = {"format": FORMAT_VERSION,
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {})}
+def save_model(path, net: Network, meta: dict | None = None, history: History | None = None) -> None:
+    """Write net, meta and (if given) the history of net's training to path atomically;
+    ModelFileError with one sentence if it cannot. The format version in meta is set here:
+    format 2 with a history, 1 without."""
+    if history is not None and history.architecture != net.architecture:
+        raise ValueError(f"the history is of a {history.architecture} network, not of this "
+                         f"{net.architecture} one")
+    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(meta or {}),
+            "format": FORMAT_VERSION if history is None else HISTORY_FORMAT_VERSION}
     arrays = {"sizes": np.array(net.sizes, dtype=np.int64),
               "hidden": np.array(net.hidden.name), "output": np.array(net.output.name),
               "loss": np.array(net.loss.name), "meta": np.array(json.dumps(meta))}
     for l, (W, b) in enumerate(zip(net.W, net.b)):
         arrays[f"W{l}"] = np.asarray(W, dtype=np.float32)
         arrays[f"b{l}"] = np.asarray(b, dtype=np.float32)
+    if history is not None:
+        arrays.update(history.to_arrays())
+    total = sum(a.nbytes for a in arrays.values())
+    if total > MAX_MODEL_BYTES:  # refused now rather than written and then refused on opening
+        raise ModelFileError(f"cannot save the model to '{path}': with its history it would be "
+                             f"{total / 2**20:.0f} MiB, more than the {MAX_MODEL_BYTES // 2**20} "
+                             f"MiB a model file may hold")
     write_npz_atomically(path, arrays, "the model", error=ModelFileError)
 
 
 def load_model(path) -> tuple[Network, dict]:
-    """The network saved at path and its metadata, or ModelFileError naming the fault."""
+    """The network saved at path and its metadata, or ModelFileError naming the fault. A history
+    in the file is checked too (a damaged one refuses the file) but not returned: ``load_run``."""
+    net, meta, _ = load_run(path)
+    return net, meta
+
+
+def load_run(path) -> tuple[Network, dict, History | None]:
+    """The network saved at path, its metadata and the history of its training (None in a file
+    of format 1, which has none), or ModelFileError naming the fault."""
     arrays = read_npz(path, "model", max_bytes=MAX_MODEL_BYTES, error=ModelFileError)
     where = f"model '{path}'"
 
@@ -91,4 +121,9 @@ def load_model(path) -> tuple[Network, dict]:
         net = Network(sizes, names["hidden"], names["output"], names["loss"], W, b)
     except ConfigError as exc:
         fail(str(exc))
-    return net, meta
+    if not holds_history(arrays):
+        if meta.get("format") == HISTORY_FORMAT_VERSION:
+            fail("its metadata says it holds a history, but the history's arrays are missing; "
+                 "the file is cut short")
+        return net, meta, None
+    return net, meta, History.from_arrays(arrays, net.architecture, where)

@@ -1,4 +1,6 @@
-"""The command line, run as a user runs it: in a subprocess, reading its output and exit code."""
+"""The command line, run as a user runs it: in a subprocess, reading its output and exit code;
+and the layering that keeps it fast: ``core`` never imports ``app``, headless paths no Qt."""
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -6,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.model_io import load_model, save_model
+from core.model_io import HISTORY_FORMAT_VERSION, load_model, load_run, save_model
 from core.network import Network
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,20 @@ def test_train_prints_each_epoch_saves_and_ends_with_the_accuracy(trained):
     assert meta["config"]["optimizer"] == "adam" and meta["train_images"] == 2000
 
 
+def test_train_saves_the_history_of_the_run(trained):
+    """2,000 images in batches of 128 are 16 batches an epoch: moments at step 0, at 1, 2, 4, 8
+    inside epoch 1, and at the end of both epochs; the epochs are those train printed."""
+    out, result = trained
+    net, meta, history = load_run(out)
+    assert meta["format"] == HISTORY_FORMAT_VERSION
+    assert [m.step for m in history.moments] == [0, 1, 2, 4, 8, 16, 32]
+    assert history.steps.tolist() == list(range(1, 33))
+    printed = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert [f"test {e.test_accuracy:.4f}" in line for e, line in zip(history.epochs, printed)] == [True, True]
+    assert np.array_equal(history.moments[-1].W[0], net.W[0].astype(np.float16))
+    assert "with the history of its training (7 moments)" in result.stdout
+
+
 def test_flags_override_the_preset(tmp_path):
     out = tmp_path / "m.npz"
     result = run("train", "--preset", "classic", "--layers", "784,16,10", "--activation", "tanh",
@@ -79,6 +95,25 @@ def test_evaluate_shows_what_usage_py_showed(trained):
     assert "digit  precision  recall" in text
     assert "#0: 7 " in text  # the first test image is a 7
     assert "@" in text  # digits drawn as text
+
+
+def test_evaluate_shows_the_epochs_of_the_history(trained):
+    out, train_result = trained
+    lines = run("evaluate", out, "--limit", "100").stdout.splitlines()
+    assert lines[1] == "history: 2 epochs, 32 batches and 7 moments recorded while training"
+    assert lines[2].split() == ["epoch", "cost", "train", "acc", "test", "acc", "test", "cost", "seconds"]
+    printed = [line.split() for line in train_result.stdout.splitlines() if line.startswith("epoch ")]
+    for row, (_, epoch, _, cost, _, train, _, test, seconds, _) in zip(lines[3:5], printed):
+        assert row.split()[:4] == [epoch.split("/")[0], cost, train, test]  # as train printed them
+        assert row.split()[5] == seconds
+
+
+def test_evaluate_of_a_model_without_history_says_nothing_of_one(tmp_path):
+    path = tmp_path / "plain.npz"
+    save_model(path, Network.initialised((784, 8, 10), seed=0))
+    result = run("evaluate", path, "--limit", "100")
+    assert result.returncode == 0, result.stderr
+    assert "history" not in result.stdout
 
 
 @pytest.mark.parametrize("args,phrases", [
@@ -130,7 +165,10 @@ def test_help_lists_the_commands():
 
 
 @pytest.mark.parametrize("code", [
-    "import core, core.cli, core.train, core.data, core.model_io, core.network",
+    "import core, core.commandline, core.history, core.train, core.data, core.model_io, core.network",
+    "import app.cli",
+    "import main, contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n"
+    "    try: main.main(['evaluate', '--help'])\n    except SystemExit: pass",
     "import main, contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n"
     "    try: main.main(['train', '--help'])\n    except SystemExit: pass",
 ])
@@ -140,3 +178,36 @@ def test_headless_paths_import_neither_qt_nor_tensorflow(code):
     result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function: ``import a.b`` and
+    ``from a.b import c`` give 'a.b'; ``from a import b`` gives 'a' and 'a.b'."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) \
+                in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+    return found
+
+
+def test_imported_modules_sees_every_form_of_import(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text("import app.images\ndef f():\n    from app import cli\n"
+                      "    importlib.import_module('app.window')\nfrom core import npzio\n")
+    assert imported_modules(source) == {"app.images", "app", "app.cli", "app.window", "core",
+                                        "core.npzio"}
+
+
+def test_core_never_imports_app():
+    """core/ is NumPy and the standard library: not one of its modules imports app, even lazily."""
+    sources = sorted((ROOT / "core").glob("*.py"))
+    assert len(sources) > 10
+    offenders = {path.name: sorted(m for m in imported_modules(path) if m.split(".")[0] == "app")
+                 for path in sources}
+    assert {name: found for name, found in offenders.items() if found} == {}

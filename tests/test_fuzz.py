@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core import cli
+from app import cli
 from core.config import TrainConfig
 from core.data import read_dataset, read_idx
 from core.errors import ConfigError, DataError, ModelFileError, UserError
@@ -324,7 +324,7 @@ def test_random_arguments_parse_or_exit_cleanly(args):
 @settings(FUZZ, max_examples=200)
 @given(st.sampled_from(["train", "evaluate", "predict", None]), ARGS)
 def test_main_with_arguments_that_fail_fast(command, rest):
-    """core.cli.main end to end, for argument lists that fail before any training or data
+    """app.cli.main end to end, for argument lists that fail before any training or data
     loading: a bad train config, or evaluate/predict of a model file that is not there or is
     not a model. The exit code is 0 (help) or 2, and nothing else escapes."""
     args = ([command] if command else []) + rest

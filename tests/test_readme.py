@@ -246,12 +246,12 @@ def parse_as_run(args: list[str], monkeypatch) -> None:
     dispatch picks the window's parser or the command line's; ``-m module`` uses the module's
     ``build_parser``. A parse error raises SystemExit with a non-zero code."""
     if args[0] == "main.py":
+        import app.cli
         import app.launch
-        import core.cli
         import main
 
         parsed = []
-        monkeypatch.setattr(core.cli, "main", lambda argv: parsed.append(core.cli.build_parser().parse_args(argv)) or 0)
+        monkeypatch.setattr(app.cli, "main", lambda argv: parsed.append(app.cli.build_parser().parse_args(argv)) or 0)
         monkeypatch.setattr(app.launch, "main", lambda argv: parsed.append(app.launch.build_parser().parse_args(argv)) or 0)
         assert main.main(args[1:]) == 0 and len(parsed) == 1
     elif args[0] == "-m":
@@ -274,10 +274,10 @@ def known_flags() -> set[str]:
     """Every option string of every parser the README's commands reach."""
     import argparse
 
+    import app.cli
     import app.launch
-    import core.cli
 
-    parsers = [core.cli.build_parser(), app.launch.build_parser()]
+    parsers = [app.cli.build_parser(), app.launch.build_parser()]
     parsers += [importlib.import_module(a[1]).build_parser() for a in readme_python_commands() if a[0] == "-m"]
     flags: set[str] = set()
     while parsers:

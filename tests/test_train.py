@@ -203,8 +203,9 @@ def test_every_optimizer_with_weight_decay_learns(small_mnist, optimizer):
 
 
 def test_presets_reach_their_accuracy_on_the_full_data(mnist):
-    """The promises of the README: classic >= 93% in 10 epochs, fast >= 98% in 15."""
-    for name, target in (("classic", 0.93), ("fast", 0.98)):
+    """The promises of the README: classic >= 93% in 10 epochs; fast >= 98% in 15 is checked in
+    tests/test_history.py, on the recorded run its budget tests share (trained once)."""
+    for name, target in (("classic", 0.93),):
         trainer = Trainer(mnist, preset(name))
         for _ in trainer.run():
             pass

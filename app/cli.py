@@ -1,8 +1,10 @@
 """The command line without a window: ``train``, ``evaluate`` and ``predict``.
 
-No Qt and no TensorFlow are imported on these paths, so they start fast. ``predict`` reads its
-image files through ``app.images`` (Qt's QImageReader: QtGui, never QtWidgets), imported when it
-runs and only then. A user error prints one sentence on stderr and exits with status 2.
+It lives in ``app`` because ``predict`` reads its image files through ``app.images`` (Qt's
+QImageReader: QtGui, never QtWidgets), imported when it runs and only then; ``train`` and
+``evaluate`` import no Qt at all, nor TensorFlow, so they start fast. ``train`` records the run's
+history (``core.history``) and saves it with the network; ``evaluate`` shows it. A user error
+prints one sentence on stderr and exits with status 2.
 """
 from __future__ import annotations
 
@@ -12,25 +14,17 @@ import time
 
 import numpy as np
 
+from core.commandline import USER_ERROR, Parser, guarded
 from core.config import PRESETS, TrainConfig, preset
 from core.data import load_mnist
 from core.errors import ConfigError, UserError
+from core.history import History, record
 from core.metrics import accuracy, confusion_matrix, precision_recall
-from core.model_io import load_model, save_model
+from core.model_io import load_model, load_run, save_model
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
 from core.preprocess import ink_from_image, preprocess
 from core.train import EpochReport, Trainer
-
-USER_ERROR = 2
-INTERRUPTED = 130
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one sentence rather than a usage block."""
-
-    def error(self, message):
-        self.exit(USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
@@ -41,8 +35,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     train = commands.add_parser("train", help="train a network and save it",
-                                description="Train a network on MNIST and save it. A preset "
-                                "gives every setting; each flag overrides one.")
+                                description="Train a network on MNIST and save it with the "
+                                "history of its training. A preset gives every setting; each "
+                                "flag overrides one.")
     train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
                        help="classic: the original 784-20-20-20-10 sigmoid net with squared "
                        "error and plain SGD; fast: 784-256-128-10 ReLU, softmax, cross-entropy, "
@@ -64,8 +59,10 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     train.add_argument("--out", default="brain.npz", help="where to save the model (default: brain.npz)")
 
     evaluate = commands.add_parser("evaluate", help="test a saved network",
-                                   description="Test accuracy, confusion matrix, per-digit "
-                                   "precision and recall, and sample predictions of a saved model.")
+                                   description="The epochs recorded while it trained (if the "
+                                   "file holds its history), then test accuracy, confusion "
+                                   "matrix, per-digit precision and recall, and sample "
+                                   "predictions of a saved model.")
     evaluate.add_argument("model", metavar="FILE", help="a brain.npz saved by train")
     _add_data_flags(evaluate)
 
@@ -90,17 +87,6 @@ def _add_data_flags(parser):
                         help="use only the first N training and N test images (quick tries)")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _sizes(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(","))
@@ -116,19 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     return guarded(lambda: COMMANDS[args.command](args), "interrupted; nothing was saved")
-
-
-def guarded(command, interrupted: str = "interrupted") -> int:
-    """Run ``command`` (returning an exit code); a UserError is one sentence and exit code 2,
-    Ctrl+C one line and 130. Anything else is a bug and keeps its traceback."""
-    try:
-        return command()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return USER_ERROR
-    except KeyboardInterrupt:
-        print(f"\n{interrupted}", file=sys.stderr)
-        return INTERRUPTED
 
 
 # --- train ------------------------------------------------------------------------------------
@@ -162,7 +135,8 @@ def train(args) -> int:
           f"{config.batch_size}) on {len(data.x_train)} images from {data.source}", flush=True)
     progress = ProgressBar(sys.stderr)
     started = time.perf_counter()
-    for report in trainer.run():
+    history = History(config.architecture, data.y_test)
+    for report in record(trainer, history):
         if isinstance(report, EpochReport):
             progress.clear()
             print(f"epoch {report.epoch:>{len(str(report.epochs))}}/{report.epochs}  "
@@ -173,8 +147,8 @@ def train(args) -> int:
     meta = {"epochs": trainer.epoch, "test_accuracy": trainer.test_accuracy,
             "seconds": round(time.perf_counter() - started, 2), "config": config.as_dict(),
             "dataset": data.source, "train_images": len(data.x_train)}
-    save_model(args.out, net, meta)
-    print(f"saved {args.out}")
+    save_model(args.out, net, meta, history)
+    print(f"saved {args.out}, with the history of its training ({len(history)} moments)")
     print(f"test accuracy: {trainer.test_accuracy:.4f}")
     return 0
 
@@ -208,7 +182,7 @@ class ProgressBar:
 
 
 def evaluate(args) -> int:
-    net, meta = load_model(args.model)
+    net, meta, history = load_run(args.model)
     data = load_data(args)
     probabilities = net.predict_proba(data.x_test)
     predicted = probabilities.argmax(axis=1)
@@ -219,6 +193,8 @@ def evaluate(args) -> int:
     date = f" on {meta['date'][:10]}" if "date" in meta else ""
     print(f"model {args.model}: {'-'.join(map(str, net.sizes))} {net.hidden.name}/"
           f"{net.output.name} with {net.loss.name}{trained}{date}")
+    if history is not None:
+        print(history_table(history))
     print(f"evaluated on {len(labels)} test images from {data.source}\n")
     print("confusion matrix (rows: true digit, columns: predicted digit)")
     print("      " + "".join(f"{j:>6}" for j in range(10)))
@@ -236,6 +212,16 @@ def evaluate(args) -> int:
                                                      f"WRONG, is {labels[i]}") for i in samples]))
     print(f"test accuracy: {accuracy(predicted, labels):.4f}")
     return 0
+
+
+def history_table(history: History) -> str:
+    """The epochs a history recorded, one line each, under a line saying what it holds."""
+    lines = [f"history: {len(history.epochs)} epochs, {len(history.steps)} batches and "
+             f"{len(history)} moments recorded while training",
+             "epoch    cost  train acc  test acc  test cost  seconds"]
+    lines += [f"{e.epoch:>5}  {e.cost:.4f}  {e.train_accuracy:>9.4f}  {e.test_accuracy:>8.4f}  "
+              f"{e.test_cost:>9.4f}  {e.seconds:>7.1f}" for e in history.epochs]
+    return "\n".join(lines) + "\n"
 
 
 SHADES = " .:-=+*#%@"
