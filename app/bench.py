@@ -13,6 +13,14 @@ Three measurements, in one run, with the BLAS thread count printed:
 4. Drawing-pad latency while ``fast`` trains: mouse moves are posted to the pad's canvas every
    5 ms (faster than any screen refreshes), tracing loops; the pad records, for each change of
    its canvas, the milliseconds until the probability bars show its prediction.
+5. A run's history: ``fast`` trained ``--history-epochs`` epochs headless through
+   ``core.history.record``; the history's bytes in memory and its ``brain.npz``'s on disk.
+6. Scrubbing: that file opened in the window, a neuron inspected, and moments chosen as the
+   timeline does (in order, then at random): the milliseconds from the choice until every panel
+   is fed and painted (median, p99, max), and apart from that the search for the test digits
+   that excite the neuron at a past moment, which waits until the moment shown rests.
+7. Scrubbing while training: lateness and throughput as in 2 and 3 while the timeline jumps to
+   a random past moment ten times a second (and back to live now and then).
 
 Runs offscreen (``QT_QPA_PLATFORM=offscreen``) unless a display is set.
 """
@@ -30,7 +38,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
-from core.cli import Parser  # noqa: E402
+from core.commandline import Parser  # noqa: E402
 
 PROBE_MS = 10
 
@@ -39,6 +47,8 @@ def build_parser():
     parser = Parser(prog="python -m app.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs of 'fast' to train (default 3)")
     parser.add_argument("--launches", type=int, default=5, help="launches timed (default 5)")
+    parser.add_argument("--history-epochs", type=int, default=15,
+                        help="epochs of 'fast' whose history is measured and scrubbed (default 15)")
     parser.add_argument("--first-paint-probe", type=float, help=argparse.SUPPRESS)  # internal
     return parser
 
@@ -47,13 +57,16 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.first_paint_probe is not None:
         return first_paint_probe(args.first_paint_probe)
-    if args.epochs < 1 or args.launches < 1:
-        print("error: --epochs and --launches must be at least 1", file=sys.stderr)
+    if args.epochs < 1 or args.launches < 1 or args.history_epochs < 1:
+        print("error: --epochs, --launches and --history-epochs must be at least 1", file=sys.stderr)
         return 2
     print_setup()
     bench_launch(args.launches)
     bench_training(args.epochs)
     bench_pad(args.epochs)
+    path = bench_history(args.history_epochs)
+    bench_scrub(path)
+    bench_training(args.epochs, scrub=True)
     return 0
 
 
@@ -114,10 +127,11 @@ def first_paint_probe(started: float) -> int:
 # --- 2 and 3. lateness and throughput ---------------------------------------------------------------
 
 
-def bench_training(epochs: int) -> None:
+def bench_training(epochs: int, scrub: bool = False) -> None:
     """Lateness with the probe running; throughput in a second run without it (a 10 ms probe
     wakes the GUI thread a hundred times a second and would itself take the GIL from the
-    worker); headless between the two, so slow drift of the machine cannot favour either."""
+    worker); headless between the two, so slow drift of the machine cannot favour either.
+    With ``scrub``, the timeline jumps to a random moment ten times a second meanwhile."""
     from PySide6.QtWidgets import QApplication
 
     from app import theme
@@ -130,12 +144,14 @@ def bench_training(epochs: int) -> None:
     _qt_app = QApplication.instance() or QApplication(sys.argv[:1])  # alive until we return
     theme.configure()
 
-    lateness, _ = train_in_window(config, probe=True)
+    lateness, _ = train_in_window(config, probe=True, scrub=scrub)
     headless = [r.samples_per_sec for r in Trainer(data, config).run() if isinstance(r, EpochReport)]
-    _, in_window = train_in_window(config, probe=False)
+    _, in_window = train_in_window(config, probe=False, scrub=scrub)
 
     late = np.array(lateness)
-    print(f"\nGUI lateness while 'fast' trains {epochs} epochs in the window, every panel live "
+    what = "while the timeline jumps to a random moment 10 times a second" if scrub else \
+        "every panel live"
+    print(f"\nGUI lateness while 'fast' trains {epochs} epochs in the window, {what} "
           f"({len(late)} ticks of a {PROBE_MS} ms timer): median {np.median(late):.1f} ms, "
           f"p99 {np.percentile(late, 99):.1f} ms, max {late.max():.1f} ms  (targets: p99 <= 16 ms, max <= 50 ms)")
     head, win = statistics.median(headless), statistics.median(in_window)
@@ -143,9 +159,10 @@ def bench_training(epochs: int) -> None:
           f"{win:,.0f} samples/s -> {win / head:.0%} of headless  (target >= 90%)", flush=True)
 
 
-def train_in_window(config, probe: bool) -> tuple[list[float], list[float]]:
+def train_in_window(config, probe: bool, scrub: bool = False) -> tuple[list[float], list[float]]:
     """Train ``config`` in a fresh window with a neuron inspected: (the probe's lateness in ms,
-    samples per second of each epoch)."""
+    samples per second of each epoch). With ``scrub``, a timer picks a random moment of the
+    history every 100 ms, and live every tenth time."""
     import tempfile
 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
@@ -172,13 +189,27 @@ def train_in_window(config, probe: bool) -> tuple[list[float], list[float]]:
     timer = QTimer()
     timer.setInterval(PROBE_MS)
     timer.timeout.connect(tick)
+    rng = np.random.default_rng(0)
+    jumps = [0]
+
+    def jump():
+        jumps[0] += 1
+        n = len(window.history)
+        window.show_moment(None if jumps[0] % 10 == 0 or n == 0 else int(rng.integers(n)))
+
+    scrubber = QTimer()
+    scrubber.setInterval(100)
+    scrubber.timeout.connect(jump)
     clock.start()
     if probe:
         timer.start()
     window.train()
+    if scrub:
+        scrubber.start()
     wait_for(window.run_ended)
     timer.stop()
-    speeds = [r.samples_per_sec for r in window.history]
+    scrubber.stop()
+    speeds = [r.samples_per_sec for r in window.history.epochs]
     window.close()
     return lateness, speeds
 
@@ -232,6 +263,88 @@ def bench_pad(epochs: int) -> None:
           f"{len(latencies)} predictions shown; mouse move to updated bars: median "
           f"{np.median(latencies):.1f} ms, p99 {np.percentile(latencies, 99):.1f} ms, max "
           f"{latencies.max():.1f} ms  (target p99 <= 16 ms)", flush=True)
+
+
+# --- 5. a run's history ----------------------------------------------------------------------
+
+
+def bench_history(epochs: int) -> str:
+    """Train 'fast' headless with its history recorded; print its size; the saved file's path."""
+    import tempfile
+
+    from core.config import preset
+    from core.data import load_mnist
+    from core.history import History, record
+    from core.model_io import save_model
+    from core.train import Trainer
+
+    config = preset("fast").replace(epochs=epochs)
+    data = load_mnist()
+    trainer = Trainer(data, config)
+    history = History(config.architecture, data.y_test)
+    start = time.perf_counter()
+    for _ in record(trainer, history):
+        pass
+    seconds = time.perf_counter() - start
+    path = os.path.join(tempfile.mkdtemp(), "brain.npz")
+    save_model(path, trainer.net, {"epochs": trainer.epoch, "step": trainer.step,
+                                   "test_accuracy": trainer.test_accuracy,
+                                   "config": config.as_dict()}, history=history)
+    print(f"\nhistory of 'fast' after {epochs} epochs ({seconds:.1f} s to train and record): "
+          f"{len(history)} moments, {len(history.steps):,} batches; {history.nbytes / 2**20:.1f} MB "
+          f"in memory (target <= 64 MB), {os.path.getsize(path) / 2**20:.1f} MB on disk "
+          f"(target <= 32 MB)", flush=True)
+    return path
+
+
+# --- 6. scrubbing -------------------------------------------------------------------------------
+
+
+def bench_scrub(path: str, steps: int = 300) -> None:
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.screenshot import wait_for
+    from app.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.configure()
+    window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+    if window.data is None:
+        wait_for(window.data_ready)
+    if not window.open_model(path):
+        raise SystemExit(f"the window could not open {path}")
+    window.select_neuron(1, 0)
+    window._top_timer.setInterval(10**6)  # searched apart, below: not part of a scrub step
+    app.processEvents()
+    n = len(window.history)
+    rng = np.random.default_rng(0)
+    order = [*range(n), *(int(i) for i in rng.integers(n, size=steps - n))]
+    times = []
+    for i in order:
+        start = time.perf_counter()
+        window.show_moment(i)
+        window.repaint()  # paint every panel now, as the next frame would
+        app.processEvents()
+        times.append((time.perf_counter() - start) * 1000)
+    searches = []
+    for i in range(n):
+        window.show_moment(i)
+        start = time.perf_counter()
+        window._find_top()
+        searches.append((time.perf_counter() - start) * 1000)
+    window.close()
+    t = np.array(times)
+    print(f"\nscrubbing {n} moments of {path}: {len(t)} steps, in order then at random, each "
+          f"until every panel is fed and painted: median {np.median(t):.1f} ms, p99 "
+          f"{np.percentile(t, 99):.1f} ms, max {t.max():.1f} ms  (target p99 <= 50 ms); the "
+          f"inspector's search for exciting digits once a moment rests: median "
+          f"{np.median(searches):.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
