@@ -2,13 +2,14 @@
 that fills them, and the learning rate, which may change while training runs."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QLineEdit,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -55,13 +56,26 @@ class SettingsForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(3)
         for label, widget in (("Preset", self.preset), ("Layers", self.layers),
-                              ("Hidden activation", self.hidden), ("Output", self.output),
-                              ("Loss", self.loss), ("Optimizer", self.optimizer),
-                              ("Learning rate", self.lr), ("LR decay / epoch", self.lr_decay),
-                              ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
-                              ("Batch size", self.batch_size), ("Epochs", self.epochs),
-                              ("Seed", self.seed)):
+                              ("Learning rate", self.lr), ("Epochs", self.epochs)):
             form.addRow(label, widget)
+        # The rest in rows that a small screen folds away (app.layout decides), so the cost
+        # curve below keeps its height; a preset sets them all anyway.
+        self.more_button = QToolButton()
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoRaise(True)
+        self.more_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.more_button.toggled.connect(self.set_details_visible)
+        form.addRow(self.more_button)
+        self._details = []
+        for label, widget in (("Hidden activation", self.hidden), ("Output", self.output),
+                              ("Loss", self.loss), ("Optimizer", self.optimizer),
+                              ("LR decay / epoch", self.lr_decay), ("Momentum", self.momentum),
+                              ("Weight decay", self.weight_decay),
+                              ("Batch size", self.batch_size), ("Seed", self.seed)):
+            form.addRow(label, widget)
+            self._details.append(widget)
+        self._form = form
+        self.set_details_visible(True)
 
         self.set_config(PRESETS["fast"])
         self.preset.currentTextChanged.connect(self._apply_preset)
@@ -70,6 +84,28 @@ class SettingsForm(QWidget):
             signal = widget.textEdited if isinstance(widget, QLineEdit) else (
                 widget.currentTextChanged if isinstance(widget, QComboBox) else widget.valueChanged)
             signal.connect(self._mark_custom)
+
+    def set_details_visible(self, visible: bool) -> None:
+        """Show or fold away the rows after Epochs (activations, loss, optimiser, its
+        constants, batch size, seed)."""
+        for widget in self._details:
+            self._form.setRowVisible(widget, visible)
+        self.more_button.blockSignals(True)
+        self.more_button.setChecked(visible)
+        self.more_button.blockSignals(False)
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if visible else Qt.ArrowType.RightArrow)
+        self.more_button.setText("Fewer settings" if visible else
+                                 f"More settings ({self._summary()})")
+
+    @property
+    def details_visible(self) -> bool:
+        return self.more_button.isChecked()
+
+    def _summary(self) -> str:
+        """The folded rows in a few words, e.g. 'relu, softmax, ce, adam, batch 128'."""
+        return (f"{self.hidden.currentText()}, {self.output.currentText()}, "
+                f"{self.loss.currentText()}, {self.optimizer.currentText()}, "
+                f"batch {self.batch_size.value()}")
 
     def _fields(self):
         return (self.layers, self.hidden, self.output, self.loss, self.optimizer, self.lr,
@@ -112,6 +148,7 @@ class SettingsForm(QWidget):
         finally:
             for widget in (*widgets, self.preset):
                 widget.blockSignals(False)
+        self.set_details_visible(self.details_visible)  # the folded rows' summary
 
     def set_training(self, training: bool) -> None:
         """While training runs only the learning rate may change."""
@@ -123,6 +160,8 @@ class SettingsForm(QWidget):
             self.set_config(PRESETS[name], name)
 
     def _mark_custom(self, *_):
+        if not self.details_visible:
+            self.more_button.setText(f"More settings ({self._summary()})")
         try:
             name = _preset_of(self.config())
         except ConfigError:

@@ -17,7 +17,9 @@ left by the menu, the timeline and the status bar), so the **inspector and the p
 tabs**, the pad in front; a click on a neuron brings the inspector forward. Those two, because
 each is a close look at one thing (a neuron, a drawing) that a user turns to in turn, while the
 training form and the cost curve are both wanted at once while training runs (the buttons and
-the progress) and the weights, the centre, stay in sight. Any dock can be hidden (its title
+the progress) and the weights, the centre, stay in sight. There the training form also folds its less-used rows
+(activations, loss, optimiser constants, batch size, seed) behind "More settings", which keeps
+the cost curve about 200 pixels taller. Any dock can be hidden (its title
 bar's close button, or the View menu), floated, moved, or tabbed with another; View → Reset
 layout puts them all back.
 
@@ -66,6 +68,7 @@ def install_docks(window) -> None:
     window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)  # the side columns are full height
     window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
     window.training_dock = dock(window, "Training", window.controls, Qt.LeftDockWidgetArea)
+    window.form.more_button.toggled.connect(lambda _: _fit_training(window))
     window.cost_dock = dock(window, "Cost and accuracy", window.cost, Qt.LeftDockWidgetArea)
     window.activations_dock = dock(window, "Activations", window.activations, Qt.BottomDockWidgetArea)
     window.evaluation_dock = dock(window, "Confusion and mistakes", window.evaluation, Qt.BottomDockWidgetArea)
@@ -85,6 +88,7 @@ def default_layout(window, available: QRect | None = None) -> None:
     available = available or _available(window)
     compact = _is_compact(available)
     _arrange(window, compact)
+    window.form.set_details_visible(not compact)  # the cost curve needs the rows on a small screen
     width = min(MAX_WIDTH, available.width())
     height = min(MAX_HEIGHT, available.height() - TITLE_BAR)
     window.resize(width, height)
@@ -92,6 +96,12 @@ def default_layout(window, available: QRect | None = None) -> None:
                 available.y() + max(0, (available.height() - height - TITLE_BAR) // 2))
     window.layout().activate()  # the docks at the window's new size, before sizing them
     _size_docks(window, width, height, compact)
+
+
+def settle(window) -> None:
+    """Once the window is first shown with the default layout: the split of the left column
+    again (before the window is shown, Qt keeps the training dock at its earlier height)."""
+    _fit_training(window)
 
 
 def reset_layout(window) -> None:
@@ -172,15 +182,24 @@ def _size_docks(window, width: int, height: int, compact: bool) -> None:
     right = max(int(0.32 * width), window.pad_dock.minimumSizeHint().width(),
                 window.inspector_dock.minimumSizeHint().width())
     window.resizeDocks([window.training_dock, window.inspector_dock], [left, right], Qt.Horizontal)
-    training = window.training_dock.sizeHint().height()
-    window.resizeDocks([window.training_dock, window.cost_dock],
-                       [training, docks_height - training], Qt.Vertical)
+    _fit_training(window, docks_height)
     window.resizeDocks([window.activations_dock], [int((0.45 if compact else 0.42) * docks_height)],
                        Qt.Vertical)
     if not compact:
         inspector = int(0.45 * docks_height)
         window.resizeDocks([window.inspector_dock, window.pad_dock],
                            [inspector, docks_height - inspector], Qt.Vertical)
+
+
+def _fit_training(window, docks_height: int | None = None) -> None:
+    """The training dock as tall as its form needs, the cost curve the rest of the column (also
+    when the form folds or unfolds its rows)."""
+    window.controls.layout().activate()  # the form's rows as they are now shown
+    training = window.training_dock.sizeHint().height()
+    if docks_height is None:
+        docks_height = window.training_dock.height() + window.cost_dock.height()
+    window.resizeDocks([window.training_dock, window.cost_dock],
+                       [training, max(docks_height - training, 0)], Qt.Vertical)
 
 
 def _bring_forward(window, d: QDockWidget) -> None:

@@ -538,10 +538,10 @@ class MainWindow(QMainWindow):
             if self.view.neuron is None:
                 self.inspector.clear()
             else:
-                if self._known_top() is None:
-                    self.inspector.clear()  # its exciting digits are another moment's: awaited
-                    self._drawn.pop("top", None)
                 self.inspector.show_neuron(snapshot, *self.view.neuron, x)
+                if self._known_top() is None:
+                    self.inspector.await_top()  # the digits shown are another moment's
+                    self._drawn.pop("top", None)
         self._drawn["activations"], self._drawn["activations_of"] = snapshot, drawn
         self._draw_top()
 
@@ -657,7 +657,8 @@ class MainWindow(QMainWindow):
             self.time_label.setText("")
         if self.view.moment is None:
             self.moment_label.setText("live")
-            accuracy = run.test_accuracy
+            accuracy = run.test_accuracy if run.test_accuracy is not None else (
+                run.evaluation.accuracy if run.evaluation is not None else None)
         else:
             m = run.history.moments[self.view.moment]
             self.moment_label.setText(f"showing epoch {_epochs(m.position)} (step {m.step:,})")
@@ -776,8 +777,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.value("state")
-        if state is not None:
-            self.restoreState(state, layout.LAYOUT_VERSION)
+        self._settle_layout = state is None or not self.restoreState(state, layout.LAYOUT_VERSION)
         saved = self.settings.value("training")
         if saved:
             try:
@@ -793,6 +793,12 @@ class MainWindow(QMainWindow):
         except UserError:
             pass  # the form holds something invalid: remember the last valid settings instead
         self.settings.sync()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._settle_layout:
+            self._settle_layout = False
+            layout.settle(self)
 
     def closeEvent(self, event) -> None:
         self._stop_and_wait()

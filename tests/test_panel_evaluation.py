@@ -56,7 +56,7 @@ def shown(panel, qtbot):
 
 
 def shown_counts(panel):
-    return [[item.toPlainText() for item in row] for row in panel.count_items]
+    return panel.counts_item.texts()
 
 
 def test_counts_written_in_the_cells_are_the_matrix(panel):

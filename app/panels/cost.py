@@ -62,6 +62,13 @@ class _Columns:
         self._data = grown  # pyqtgraph keeps views of the old array until the next setData
 
 
+def _key(*entries: tuple[str, str, str]) -> str:
+    """A plot's key as one line of HTML: a line sample in each curve's colour, then its name."""
+    return "&nbsp;&nbsp;&nbsp;".join(
+        f"<span style='color:{colour}'>{line}</span>&nbsp;<span style='color:{theme.FOREGROUND}'>"
+        f"{name}</span>" for colour, line, name in entries)
+
+
 class _LogAxis(pg.AxisItem):
     """A log axis that labels only 1, 2 and 5 times a power of ten, so its labels never crowd
     (unless the range is too narrow to hold two of those)."""
@@ -81,6 +88,8 @@ def _is_round(v: float) -> bool:
     mantissa = v / 10 ** math.floor(math.log10(v))
     return any(math.isclose(mantissa, m, rel_tol=1e-3) for m in (1, 2, 5, 10))
 
+
+KEY_HEIGHT = 16  # pixels of the one-line key above each plot
 
 # The columns of the per-epoch buffer.
 EPOCH, COST, TEST_COST, TRAIN_ACCURACY, TEST_ACCURACY = range(5)
@@ -230,7 +239,6 @@ class CostPanel(QWidget):
         self.accuracy_plot.getAxis("left").setWidth(56)
 
     def _add_cost_curves(self) -> None:
-        legend = self._legend(self.cost_plot, offset=(-10, 10))
         light = pg.mkColor(theme.COST)
         light.setAlpha(110)
         self.batch_curve = pg.PlotDataItem(pen=pg.mkPen(light, width=1))
@@ -243,20 +251,21 @@ class CostPanel(QWidget):
                                             self.cost_tip)
         self.test_cost_curve = self._epoch_curve(self.cost_plot, theme.TEST, "test cost",
                                                  self.cost_tip, dashed=True)
-        legend.addItem(self.batch_curve, "batch cost (smoothed)")  # last in the legend
+        # The key is the title, one line above the plot: a legend inside it hid the curves of a
+        # short panel (the cost dock of a 1280x720 screen is about 190 pixels tall).
+        self.cost_plot.setTitle(_key((theme.COST, "━", "train cost"), (theme.TEST, "╍", "test cost"),
+                                     (light.name(), "─", "batch cost (smoothed)")), size="8pt")
 
     def _add_accuracy_curves(self) -> None:
-        self._legend(self.accuracy_plot, offset=(-10, -10))
         self.train_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TRAIN, "train",
                                                       self.accuracy_tip)
         self.test_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TEST, "test",
                                                      self.accuracy_tip, dashed=True)
-
-    @staticmethod
-    def _legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
-        return plot.addLegend(offset=offset, brush=pg.mkBrush(theme.BACKGROUND + "d0"),
-                              pen=pg.mkPen(theme.MUTED), labelTextColor=theme.FOREGROUND,
-                              labelTextSize="8pt", colCount=3)  # one row: it hides less
+        self.accuracy_plot.setTitle(_key((theme.TRAIN, "━", "train accuracy"),
+                                         (theme.TEST, "╍", "test accuracy")), size="8pt")
+        for plot in (self.cost_plot, self.accuracy_plot):
+            plot.layout.setRowFixedHeight(0, KEY_HEIGHT)  # pyqtgraph's own 30 px is a third of a short plot
+            plot.titleLabel.setMaximumHeight(KEY_HEIGHT)
 
     @staticmethod
     def _epoch_curve(plot: pg.PlotItem, colour: str, name: str, tip, dashed: bool = False):

@@ -161,7 +161,8 @@ class InspectorPanel(QWidget):
 
     def clear(self) -> None:
         self._neuron = None
-        self._pages.setCurrentIndex(0)
+        if self._pages.currentIndex() != 0:
+            self._pages.setCurrentIndex(0)
 
     def show_neuron(self, snapshot: Snapshot, layer: int, neuron: int, x: np.ndarray | None = None) -> None:
         """Draw this neuron with these weights; its activation for ``x`` (784,) if given."""
@@ -179,7 +180,8 @@ class InspectorPanel(QWidget):
         else:
             self._show_deeper(snapshot, layer, neuron, weights)
         self._show_activation(snapshot, layer, neuron, x)
-        self._pages.setCurrentIndex(1)
+        if self._pages.currentIndex() != 1:
+            self._pages.setCurrentIndex(1)
 
     def show_top(self, indices: np.ndarray, values: np.ndarray,
                  neuron: tuple[int, int] | None = None) -> None:
@@ -204,6 +206,11 @@ class InspectorPanel(QWidget):
         self.top_image.setVisible(True)
 
     # --- drawing ----------------------------------------------------------------------------
+
+    def await_top(self) -> None:
+        """Hide the exciting digits shown (they were found for other weights) until the next
+        ``show_top``."""
+        self._await_top()
 
     def _await_top(self) -> None:
         self.top_image.setVisible(False)
