@@ -1,4 +1,5 @@
-"""``python main.py [--screenshot PNG]``: open the window, or make a picture of it without a screen."""
+"""``python main.py``: open the window (``--open FILE`` with a saved model in it), or make
+pictures of it without a screen: ``--screenshot PNG`` and ``--timelapse GIF`` (``app.screenshot``)."""
 from __future__ import annotations
 
 import argparse
@@ -7,21 +8,67 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core.cli import USER_ERROR, Parser
+from core.commandline import USER_ERROR, Parser
 
 APP_NAME = "watch-it-learn"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="main.py", description="Open the window. Commands without a window: "
-                    "'main.py train', 'main.py evaluate' (see 'main.py --help').")
+    # what can be pictured, named where it is pictured (imported here: Qt comes with it)
+    from app.timelapse import DEFAULT_FRAME_MS, TARGETS
+
+    parser = Parser(prog="main.py [window]", description="Open the window. Commands without a window: "
+                    "'main.py train', 'main.py evaluate' (see 'main.py --help').",
+                    epilog="--screenshot and --timelapse work without a screen: they picture "
+                    "the model opened with --open, or else train --epochs N first (default 1).")
+    parser.add_argument("--open", metavar="FILE",
+                        help="open a brain.npz saved by 'main.py train' or the window, with the "
+                        "history of its training if it was saved with it")
     parser.add_argument("--screenshot", metavar="PNG",
-                        help="train offscreen, select a neuron and save a picture of the whole window")
-    parser.add_argument("--epochs", type=int, help="epochs to train for --screenshot (default: 1)")
+                        help="offscreen: open the --open model or train, select a neuron and "
+                        "save a picture of the whole window (or of --panel)")
+    parser.add_argument("--moment", type=float, metavar="E",
+                        help="with --screenshot: picture the recorded moment nearest E epochs "
+                        "into the run (0: the initial weights; 0.25; 3) rather than the newest weights")
+    parser.add_argument("--timelapse", metavar="GIF",
+                        help="offscreen: save an animated GIF of every recorded moment of the "
+                        "run, of the --open model's history or of the --epochs just trained")
+    parser.add_argument("--panel", choices=tuple(TARGETS), metavar="NAME",
+                        help=f"what --screenshot and --timelapse picture: {', '.join(TARGETS)} "
+                        f"(default: window)")
+    parser.add_argument("--frame-ms", type=int, metavar="MS",
+                        help=f"how long each moment of --timelapse shows (default: {DEFAULT_FRAME_MS})")
+    parser.add_argument("--epochs", type=int, help="epochs to train for --screenshot and "
+                        "--timelapse without --open (default: 1)")
     parser.add_argument("--preset", choices=("classic", "fast"), help="the preset to start from")
     parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of IDX files")
     parser.add_argument("--limit", type=int, metavar="N", help="use only the first N training and test images")
     return parser
+
+
+def check(args) -> str | None:
+    """What is wrong with a combination of flags, in one sentence, or None."""
+    for flag in ("epochs", "limit"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            return f"--{flag} must be at least 1, got {value}"
+    pictures = args.screenshot or args.timelapse
+    if args.moment is not None:
+        if not args.screenshot:
+            return "--moment says which moment --screenshot pictures; give --screenshot PNG too"
+        if not args.moment >= 0:  # also NaN
+            return f"--moment must be 0 or more epochs, got {args.moment:g}"
+    if args.frame_ms is not None:
+        from app.timelapse import MAX_FRAME_MS, MIN_FRAME_MS
+        if not args.timelapse:
+            return "--frame-ms says how long each frame of --timelapse lasts; give --timelapse GIF too"
+        if not MIN_FRAME_MS <= args.frame_ms <= MAX_FRAME_MS:
+            return f"--frame-ms must be {MIN_FRAME_MS} to {MAX_FRAME_MS}, got {args.frame_ms}"
+    if args.panel is not None and not pictures:
+        return "--panel says what --screenshot or --timelapse pictures; give one of them too"
+    if args.open and args.epochs is not None:
+        return "--epochs trains a new run, but --open pictures the model as it was saved; give one of them"
+    return None
 
 
 def no_display() -> bool:
@@ -31,14 +78,25 @@ def no_display() -> bool:
     return not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+# Qt's offscreen platform says so whenever a window is shown; nothing is wrong (as pytest.ini says).
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def _offscreen_message(kind, context, message: str) -> None:
+    """Qt's messages on stderr as Qt prints them, less the offscreen platform's noise: an error
+    of a picture made offscreen stays one sentence."""
+    if not message.startswith(OFFSCREEN_NOISE):
+        print(message, file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    for flag in ("epochs", "limit"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            print(f"error: --{flag} must be at least 1, got {value}", file=sys.stderr)
-            return USER_ERROR
-    if args.screenshot:
+    problem = check(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return USER_ERROR
+    offscreen = bool(args.screenshot or args.timelapse)
+    if offscreen:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     elif no_display():
         print("error: there is no display to open the window on (neither DISPLAY nor "
@@ -46,11 +104,13 @@ def main(argv: list[str]) -> int:
               "'python main.py --screenshot window.png'", file=sys.stderr)
         return USER_ERROR
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from app import theme
 
+    if offscreen:
+        qInstallMessageHandler(_offscreen_message)
     app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -60,14 +120,19 @@ def main(argv: list[str]) -> int:
         MainWindow,  # after configure(): plots take the theme when made
     )
 
-    if args.screenshot:
-        from app.screenshot import take_screenshot
+    if offscreen:
+        from app.screenshot import take_pictures
         with tempfile.TemporaryDirectory() as folder:  # a picture must not change the user's settings
             settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
             window = MainWindow(settings, args.data, args.limit)
-            return take_screenshot(app, window, args.screenshot, args.epochs or 1, args.preset)
+            return take_pictures(app, window, args)
     window = MainWindow(QSettings(), args.data, args.limit)
     if args.preset:
         window.form.preset.setCurrentText(args.preset)
+    if args.open:  # once MNIST is there: opening a model makes a trainer on it
+        if window.data is not None:
+            window.open_model(args.open)
+        else:
+            window.data_ready.connect(lambda: window.open_model(args.open))
     window.show()
     return app.exec()
