@@ -13,7 +13,9 @@ COMMANDS = {"train", "evaluate", "predict", "-h", "--help"}  # everything else o
 
 
 def main(argv: list[str]) -> int:
-    if argv and (argv[0] in COMMANDS or not argv[0].startswith("-")):
+    if argv[:1] == ["window"]:  # the window by name: 'main.py window --help' lists its options
+        argv = argv[1:]
+    elif argv and (argv[0] in COMMANDS or not argv[0].startswith("-")):
         from app.cli import main as cli_main  # no Qt on this path: it starts fast
         return cli_main(argv)
     from app.launch import main as window_main

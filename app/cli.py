@@ -30,8 +30,10 @@ from core.train import EpochReport, Trainer
 def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     parser = Parser(prog=prog, description="Train, evaluate and watch a multilayer perceptron "
                     "written in NumPy learn MNIST. With no command, the window opens.",
-                    epilog="The window takes --preset NAME, --data PATH, --limit N, and "
-                    "--screenshot PNG [--epochs N] to train offscreen and save a picture of it.")
+                    epilog="The window takes --open FILE, --preset NAME, --data PATH, --limit N; "
+                    "without a screen, --screenshot PNG [--moment E] pictures it and --timelapse "
+                    "GIF films every recorded moment of the run (of --open FILE, or of --epochs N "
+                    "trained first); 'main.py window --help' lists the window's options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     train = commands.add_parser("train", help="train a network and save it",

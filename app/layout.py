@@ -31,6 +31,12 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QPushButton, QWidget
 
+# The panels by the window's attribute for each, with their titles (each but the central weights
+# panel sits in the dock ``<name>_dock``): what --panel and the time-lapse dialog offer.
+PANELS = {"weights": "Weights", "cost": "Cost and accuracy", "activations": "Activations",
+          "inspector": "Neuron inspector", "pad": "Drawing pad",
+          "evaluation": "Confusion and mistakes"}
+
 LAYOUT_VERSION = 3  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
 MAX_WIDTH, MAX_HEIGHT = 1600, 1000  # the window's first size on a large screen

@@ -602,6 +602,13 @@ class MainWindow(QMainWindow):
         self._top_cache[key] = found
         self._draw_top()
 
+    def finish_pending(self) -> None:
+        """Do now what the window leaves until the view has rested (the search for the test
+        digits that excite the selected neuron at a past moment), for a picture of it."""
+        if self._top_timer.isActive():
+            self._top_timer.stop()
+            self._find_top()
+
     # --- the user's choices -------------------------------------------------------------------
 
     @Slot(int)
