@@ -121,12 +121,14 @@ def _index(history, moment) -> int | None:
 
 def check_open(window, target: str) -> None:
     """A panel whose dock the user closed is not laid out, so it would be pictured at no sensible
-    size: an error. A dock tabbed behind another is fine: ``grab`` paints the widget itself,
-    whatever covers it on screen."""
+    size: an error. A dock tabbed behind another is brought to the front."""
     dock = getattr(window, f"{target}_dock", None)  # None: the window, or the central panel
     if dock is not None and dock.isHidden():
         raise UserError(f"the {TARGETS[target].lower()} panel is closed; open it from the View "
                         f"menu first")
+    if dock is not None and window.tabifiedDockWidgets(dock):
+        dock.raise_()  # to the front of its tabs: the window draws only the panels it shows
+        QCoreApplication.processEvents()
 
 
 def picture(window, widget: QWidget, index: int | None) -> Image.Image:

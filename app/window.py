@@ -56,9 +56,12 @@ from core.train import Snapshot, Trainer
 # 20 Hz 87-89%, at 15 Hz 91-94% (python -m app.bench).
 FRAME_MS = 66
 # The test digits that excite a neuron most, at a past moment, are searched for once the moment
-# shown has rested this long (a search is a forward pass of the test set, about 40 ms for 'fast'),
-# and the last TOP_CACHE searches are kept.
+# shown has rested this long, longer while training runs (a search for a neuron of layer 2 of
+# 'fast' is a forward pass of the test set through layer 1, about 40 ms of the GUI thread; of
+# layer 1, 2 ms), and the last TOP_CACHE searches are kept.
 TOP_DELAY_MS = 80
+TOP_DELAY_TRAINING_MS = 300
+GROUPS = 3  # of panels, one repainted a frame while training: cost; weights; the rest
 TOP_CACHE = 64
 
 
@@ -101,10 +104,13 @@ class MainWindow(QMainWindow):
         self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
         self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
         self._marked = 0  # moments the timeline knows of
+        self._behind = 0  # frames until the panels show a moment chosen while training
 
         self._build_panels()
         self._build_controls()
         layout.install_docks(self)
+        for dock in (self.activations_dock, self.evaluation_dock, self.inspector_dock, self.pad_dock):
+            dock.visibilityChanged.connect(self._on_dock_shown)
         self._build_timeline()
         self._build_status_bar()
         self._build_actions()
@@ -172,7 +178,7 @@ class MainWindow(QMainWindow):
 
     def _build_timeline(self) -> None:
         self.timeline = Timeline()
-        self.timeline.moment_chosen.connect(self.show_moment)
+        self.timeline.moment_chosen.connect(self._on_moment_chosen)
         self.timeline_bar = QToolBar("Timeline")
         self.timeline_bar.setObjectName("Timeline")  # saveState needs names
         self.timeline_bar.setMovable(False)
@@ -429,6 +435,7 @@ class MainWindow(QMainWindow):
         if run is not None and self.data is not None:
             view = view.checked(run.live.sizes, len(self.data.x_test), len(run.history))
         self.view = view
+        self._behind = 0
         self._render()
         self.view_changed.emit()
 
@@ -444,6 +451,30 @@ class MainWindow(QMainWindow):
         self._set_view(moment=index)
         if self.timeline.current != self.view.moment:
             self.timeline.set_current(self.view.moment)
+
+    @Slot(bool)
+    def _on_dock_shown(self, visible: bool) -> None:
+        """A panel's tab came to the front: draw what it missed while it was behind."""
+        if visible and self.run is not None:
+            snapshot, evaluation, _ = self.run.at(self.view.moment)
+            self._draw_activations(snapshot)
+            self._draw_evaluation(evaluation)
+
+    @Slot(object)
+    def _on_moment_chosen(self, index: int | None) -> None:
+        """The user's choice on the timeline. Idle, every panel shows it at once; while training
+        runs, the status bar and the cost cursor at once and the other panels over the next
+        frames, one group a frame as in live training, so a dragged timeline takes the GUI
+        thread (and the GIL training needs) no more than a live window does, and the moments a
+        drag passes over quickly are never drawn at all."""
+        if self.run is None or self.run.worker is None:
+            self.show_moment(index)
+            return
+        self.view = dataclasses.replace(self.view, moment=index).checked(
+            self.run.live.sizes, len(self.data.x_test), len(self.run.history))
+        self._behind = GROUPS  # frames until every group has drawn the moment chosen
+        self.cost.set_cursor(self.run.at(self.view.moment)[2])
+        self._update_status()
 
     def _render(self) -> None:
         """Every panel from (the run at the moment shown, the view)."""
@@ -478,7 +509,8 @@ class MainWindow(QMainWindow):
         worker also needs), so each frame repaints one group of panels in turn: the cost
         curves, the weights, the activations with the inspector and the pad. Each group still
         updates about five times a second; ``everything`` draws all at once (when a run ends).
-        A past moment shown stays as it is: only the curves, the timeline and the status grow."""
+        A past moment shown stays as it is: only the curves, the timeline and the status grow
+        (once a moment chosen on the timeline has been drawn, see ``_on_moment_chosen``)."""
         run = self.run
         run.take(self.mailbox.take())
         if len(run.history) != self._marked:
@@ -490,8 +522,10 @@ class MainWindow(QMainWindow):
         if everything:
             for draw in groups:
                 draw()
-        elif live:
+            self._behind = 0
+        elif live or self._behind:
             groups[self._frame % len(groups)]()
+            self._behind = max(self._behind - 1, 0)
         elif self._frame % len(groups) == 0:
             self._draw_cost()
         self._frame += 1
@@ -520,32 +554,49 @@ class MainWindow(QMainWindow):
 
     def _draw_activations(self, snapshot: Snapshot) -> None:
         """The activations, the pad's prediction and the inspector, for these weights and the
-        input of the view; each only if what it shows has changed."""
+        input of the view: each only if what it shows has changed, and only if it can be seen
+        (a dock behind another's tab is drawn when it comes to the front)."""
         x, label, key = self._input()
-        drawn = (key, self.view.neuron)
-        if self._drawn.get("activations") is snapshot and self._drawn.get("activations_of") == drawn:
-            self._draw_top()
-            return
+        looked_at = (key, self.view.neuron)
         with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
-            if self._drawn.get("input") != key and x is not None:
-                self.activations.show_input(x, label)
-                self._drawn["input"] = key
-            self.activations.show_snapshot(snapshot)
-            self.activations.set_selection(*self.selection)
-            if self._drawn.get("pad") is not snapshot:
+            if self._seen(self.activations_dock):
+                if self._drawn.get("input") != key and x is not None:
+                    self.activations.show_input(x, label)
+                    self._drawn["input"] = key
+                if self._changed("activations", snapshot, looked_at):
+                    self.activations.show_snapshot(snapshot)
+                    self.activations.set_selection(*self.selection)
+            if self._seen(self.pad_dock) and self._changed("pad", snapshot, None):
                 self.pad.show_snapshot(snapshot)
-                self._drawn["pad"] = snapshot
-            if self.view.neuron is None:
-                self.inspector.clear()
-            else:
-                self.inspector.show_neuron(snapshot, *self.view.neuron, x)
-                if self._known_top() is None:
-                    self.inspector.await_top()  # the digits shown are another moment's
-                    self._drawn.pop("top", None)
-        self._drawn["activations"], self._drawn["activations_of"] = snapshot, drawn
-        self._draw_top()
+            if self._seen(self.inspector_dock):
+                if self._changed("inspector", snapshot, looked_at):
+                    if self.view.neuron is None:
+                        self.inspector.clear()
+                    else:
+                        self.inspector.show_neuron(snapshot, *self.view.neuron, x)
+                        if self._known_top() is None:
+                            self.inspector.await_top()  # the digits shown are another moment's
+                            self._drawn.pop("top", None)
+                self._draw_top()
+
+    def _seen(self, dock) -> bool:
+        """Can the panel in ``dock`` be seen? Not when the window is shown and the dock is behind
+        another in a group of tabs (its panel is drawn when its tab comes to the front)."""
+        return not (self.isVisible() and self.tabifiedDockWidgets(dock)
+                    and dock.widget().visibleRegion().isEmpty())
+
+    def _changed(self, panel: str, snapshot: Snapshot, of) -> bool:
+        """Is ``panel`` to be drawn for these weights and this choice ``of`` input and neuron?
+        True once for each new pair (the panel is then taken to show it)."""
+        drawn = self._drawn.get(panel)
+        if drawn is not None and drawn[0] is snapshot and drawn[1] == of:
+            return False
+        self._drawn[panel] = (snapshot, of)
+        return True
 
     def _draw_evaluation(self, evaluation: Evaluation | None) -> None:
+        if not self._seen(self.evaluation_dock):
+            return
         if evaluation is None:
             if self._drawn.get("evaluation") is not None:
                 self.evaluation.clear()
@@ -584,7 +635,7 @@ class MainWindow(QMainWindow):
                 self.inspector.show_top(*known, neuron=neuron)
                 self._drawn["top"] = known
         elif not (self.view.moment is None and self.run.worker is not None):
-            self._top_timer.start()  # found once the moment shown settles
+            self._top_timer.start(TOP_DELAY_MS if self.run.worker is None else TOP_DELAY_TRAINING_MS)
 
     @Slot()
     def _find_top(self) -> None:

@@ -70,16 +70,23 @@ def projected_weights(W: Sequence[np.ndarray], layer: int, neuron: int) -> np.nd
 def top_exciting(net: Network, x: np.ndarray, layer: int, neuron: int, k: int = 8,
                  chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """Indices into x of the k inputs that activate the neuron most, strongest first, with those
-    activations. Only the layers up to ``layer`` are computed."""
+    activations. Only the layers before ``layer`` are computed whole; of ``layer`` itself, only
+    the neuron's column (unless it is a softmax, which needs all of them)."""
     check_neuron(net.W, layer, neuron)
     values = np.empty(len(x), dtype=np.float32)
+    last = layer - 1
     for start in range(0, len(x), chunk):
         a = np.asarray(x[start:start + chunk], dtype=net.dtype)
-        for l in range(layer):
+        for l in range(last):
             z = a @ net.W[l]
             z += net.b[l]
             a = net.activation(l).forward(z)
-        values[start:start + chunk] = a[:, neuron]
+        if net.activation(last).name == "softmax":  # needs every output of the layer
+            z = a @ net.W[last] + net.b[last]
+            values[start:start + chunk] = net.activation(last).forward(z)[:, neuron]
+        else:  # element-wise: the neuron's own column is enough, a twentieth of the work for 'fast'
+            z = a @ net.W[last][:, neuron:neuron + 1] + net.b[last][neuron]  # (B, n) @ (n, 1) -> (B, 1)
+            values[start:start + chunk] = net.activation(last).forward(z)[:, 0]
     k = min(k, len(x))
     best = np.argpartition(-values, k - 1)[:k] if k else np.empty(0, dtype=np.intp)
     best = best[np.argsort(-values[best], kind="stable")]

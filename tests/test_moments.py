@@ -117,6 +117,40 @@ def test_scrubbing_while_training_keeps_the_moment_and_training_goes_on(qtbot, w
     assert window.state_label.text() == "Stopped"
 
 
+def test_a_moment_chosen_on_the_timeline_while_training_reaches_every_panel(qtbot, window):
+    """While training runs, the timeline's choice goes to the status bar at once and to every
+    panel within a few frames; the past moment then stays while training goes on."""
+    window.form.epochs.setValue(200)
+    window.train()
+    qtbot.waitUntil(lambda: len(window.history) >= 4, timeout=WAIT_MS)
+    window.timeline.go_first()
+    assert window.moment == 0 and "step 0" in window.moment_label.text()
+    first = window.history.snapshot(0)
+    qtbot.waitUntil(lambda: window.weights._snapshot is first and window.activations.snapshot is first
+                    and window.pad.snapshot is first, timeout=WAIT_MS)
+    np.testing.assert_array_equal(shown(window)[1].counts, window.history.evaluation(0).counts)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+        window.stop()
+    assert window.weights._snapshot is first
+
+
+def test_a_panel_behind_a_tab_is_drawn_when_it_comes_to_the_front(qtbot, window):
+    """On screen, the confusion tab behind the activations is not drawn for every moment; when
+    it comes to the front it shows the moment shown, not the one it last drew."""
+    train(qtbot, window, 1)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activations_dock.raise_()
+    qtbot.waitUntil(lambda: window.evaluation.visibleRegion().isEmpty(), timeout=WAIT_MS)
+    window.show_moment(0)
+    assert window.evaluation.evaluation.epoch == 1  # still the live one: not drawn behind its tab
+    window.evaluation_dock.raise_()
+    qtbot.waitUntil(lambda: window.evaluation.evaluation is not None
+                    and window.evaluation.evaluation.accuracy == window.history.evaluation(0).accuracy,
+                    timeout=WAIT_MS)
+    np.testing.assert_array_equal(window.evaluation.evaluation.counts, window.history.evaluation(0).counts)
+
+
 def test_save_quit_reopen_brings_back_the_curves_and_the_past(qtbot, window, tmp_path):
     """The issue's 'done when': train, save, open the file in a new window: the cost curves are
     back, and the first moment shows the initial weights again."""

@@ -163,15 +163,17 @@ def test_the_moment_shown_before_is_shown_again(window, tmp_path):
     assert window.moment is None
 
 
-def test_a_panel_tabbed_behind_another_is_filmed_and_left_behind(window, tmp_path):
+def test_a_panel_tabbed_behind_another_comes_to_the_front_and_is_filmed(window, tmp_path):
+    """The window draws only the panels it shows: one behind another's tab is raised first,
+    and its frames are what it shows (the last moment's, as the window then shows it)."""
     assert window.evaluation.visibleRegion().isEmpty()  # activations is the tab in front
     out = tmp_path / "evaluation.gif"
     timelapse.export_timelapse(window, out, "evaluation")
     frames, _ = frames_of(out)
     assert frames[0].size == (window.evaluation.width(), window.evaluation.height())
     grabbed = timelapse.pil_image(window.evaluation.grab().toImage())
-    assert np.abs(np.asarray(frames[0], np.int16) - np.asarray(grabbed, np.int16)).mean() < 4
-    assert window.evaluation.visibleRegion().isEmpty()
+    assert np.abs(np.asarray(frames[-1], np.int16) - np.asarray(grabbed, np.int16)).mean() < 4
+    assert not window.evaluation.visibleRegion().isEmpty()
 
 
 def test_a_closed_panel_is_one_sentence(window, tmp_path):
