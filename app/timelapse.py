@@ -21,8 +21,6 @@ so a failure never leaves half a GIF nor destroys an older one.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.layout import PANELS
+from core import npzio
 from core.errors import UserError
 
 if TYPE_CHECKING:
@@ -195,41 +194,8 @@ def check_writable(path, what: str = "the time-lapse") -> None:
 
 
 def write_atomically(path, write, what: str) -> None:
-    """``write(f)`` into a temporary file beside ``path``, renamed over ``path`` once complete;
-    on any fault the temporary file is removed and ``UserError`` says why in one sentence."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UserError(f"cannot save {what} to '{path}': it is a folder")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes it private (0600); a saved file is not
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise UserError(f"cannot save {what} to '{path}': {reason[0].lower()}{reason[1:]}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
-def _mode_for(path: Path) -> int:
-    """The permissions of the file being replaced, or those any new file gets (0666 - umask)."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)  # reading the umask means setting it; put it straight back
-        os.umask(umask)
-        return 0o666 & ~umask
+    """``write(f)`` into ``path`` all or nothing, as models are saved (``core.npzio``)."""
+    npzio.write_atomically(path, write, what, UserError)
 
 
 # --- the dialog ------------------------------------------------------------------------------

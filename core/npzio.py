@@ -101,7 +101,12 @@ def _read_header(f, member: str, where: str, error):
 
 
 def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=UserError) -> None:
-    """Write ``arrays`` to ``path`` as an uncompressed .npz, all or nothing.
+    """Write ``arrays`` to ``path`` as an uncompressed .npz, all or nothing (``write_atomically``)."""
+    write_atomically(path, lambda f: np.savez(f, **arrays), what, error)
+
+
+def write_atomically(path, write, what: str, error=UserError) -> None:
+    """``write(f)`` into ``path``, all or nothing (any file: a model, a time-lapse GIF).
 
     The data goes to ``.{name}.XXXXXXXX.tmp`` beside ``path``, which is renamed over ``path``
     once complete. The saver holds an exclusive lock on its temporary file until the rename, and
@@ -119,7 +124,7 @@ def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=U
         fd, tmp, lock = _locked_temporary(path, folder)
         os.chmod(tmp, _mode_for(path))  # mkstemp makes it private (0600); a saved file is not
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -205,7 +205,7 @@ def test_a_failure_while_writing_leaves_the_old_file_and_no_temporary(window, tm
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", full_disk)
-    with pytest.raises(UserError, match=r"^cannot save the time-lapse to '.*run\.gif': no space left on device$"):
+    with pytest.raises(UserError, match=r"^cannot save the time-lapse to '.*run\.gif': No space left on device$"):
         timelapse.export_timelapse(window, out)
     assert out.read_bytes() == b"the old one"
     assert [p.name for p in tmp_path.iterdir()] == ["run.gif"]
