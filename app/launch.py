@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=("classic", "fast"), help="the preset to start from")
     parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of IDX files")
     parser.add_argument("--limit", type=int, metavar="N", help="use only the first N training and test images")
+    parser.add_argument("--thread", action="store_true",
+                        help="train on a thread of the window's process instead of a process of its own")
     return parser
 
 
@@ -124,9 +126,9 @@ def main(argv: list[str]) -> int:
         from app.screenshot import take_pictures
         with tempfile.TemporaryDirectory() as folder:  # a picture must not change the user's settings
             settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-            window = MainWindow(settings, args.data, args.limit)
+            window = MainWindow(settings, args.data, args.limit, process=not args.thread)
             return take_pictures(app, window, args)
-    window = MainWindow(QSettings(), args.data, args.limit)
+    window = MainWindow(QSettings(), args.data, args.limit, process=not args.thread)
     if args.preset:
         window.form.preset.setCurrentText(args.preset)
     if args.open:  # once MNIST is there: opening a model makes a trainer on it

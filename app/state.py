@@ -19,8 +19,8 @@ from core.history import History, Moment
 from core.train import BatchReport, Snapshot, Trainer
 
 # What the status bar says the run is doing.
-READY, TRAINING, PAUSED, STEPPED, STOPPED, FINISHED, DIVERGED = (
-    "Ready", "Training", "Paused", "Stepped", "Stopped", "Finished", "Diverged")
+READY, TRAINING, PAUSED, STEPPED, STOPPED, FINISHED, DIVERGED, FAILED = (
+    "Ready", "Training", "Paused", "Stepped", "Stopped", "Finished", "Diverged", "Failed")
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,12 @@ class Run:
             self._busy_since = time.monotonic()
             self.status = TRAINING
 
-    def ended(self, failure: str) -> None:
+    def ended(self, failure: str, diverged: bool = False) -> None:
+        """The run is over: finished, stopped, diverged, or failed (the training process died,
+        or an unexpected error)."""
         self.paused(True)
         self.worker = None
-        self.status = DIVERGED if failure else (
+        self.status = DIVERGED if diverged else FAILED if failure else (
             FINISHED if self.epochs_done >= self.config.epochs else STOPPED)
 
     @property

@@ -41,6 +41,7 @@ from app.panels.weights import WeightsPanel
 from app.state import Run, View
 from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
+from core.child import ChildDied, TrainerProcess
 from core.config import TrainConfig
 from core.data import Dataset, load_mnist
 from core.errors import UserError
@@ -88,9 +89,11 @@ class MainWindow(QMainWindow):
     view_changed = Signal()  # after every panel has been drawn for a new view or moment
 
     def __init__(self, settings: QSettings, data_path=None, limit: int | None = None,
-                 data: Dataset | None = None):
+                 data: Dataset | None = None, process: bool = True):
         """``data``, if given, is used as it is (already loaded: tests, the benchmarks);
-        otherwise MNIST is read from ``data_path`` on a thread, and ``limit`` cuts it."""
+        otherwise MNIST is read from ``data_path`` on a thread, and ``limit`` cuts it.
+        ``process``: train in a process of its own (``core.child``), started when the window
+        is first shown or trains; False trains on a thread of this process (``--thread``)."""
         super().__init__()
         self.setWindowTitle("Watch a network learn")
         self.settings = settings
@@ -98,6 +101,8 @@ class MainWindow(QMainWindow):
         self.run: Run | None = None
         self.view = View()
         self.mailbox = Mailbox()
+        self.use_process = process
+        self.trainer_process: TrainerProcess | None = None  # the child, once the data is here
         self.error_box: QMessageBox | None = None
         self._frame = 0  # redraws so far: which group of panels paints next
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
@@ -235,6 +240,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_data_loaded(self, data) -> None:
         self.data = data
+        if self.use_process:
+            self.trainer_process = TrainerProcess(data)
+            if self.isVisible():
+                self._start_process()
         self.activations.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
         self.evaluation.set_images(data.x_test)
@@ -244,6 +253,16 @@ class MainWindow(QMainWindow):
             self._new_run()
         self._update_controls()
         self.data_ready.emit()
+
+    def _start_process(self) -> None:
+        """Start the training process ahead of Train, so the first batch comes at once; a
+        process that cannot start is reported, and training falls back to a thread."""
+        try:
+            self.trainer_process.start()
+        except (OSError, ChildDied) as exc:
+            self.show_error(f"the training process cannot start ({exc}); training runs in the "
+                            f"window's own process instead")
+            self.trainer_process = None
 
     @Slot(str)
     def _on_data_failed(self, message: str) -> None:
@@ -340,9 +359,11 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.run.ensure_moment()  # a run stopped inside an epoch: its last weights are kept
-        worker = TrainingRun(self.run.trainer, self.mailbox)
+        if self.trainer_process is not None and not self.trainer_process.alive:
+            self._start_process()  # not shown yet, or the last one died
+        worker = TrainingRun(self.run.trainer, self.mailbox, self.trainer_process)
         worker.ended.connect(self._on_run_ended)
-        worker.worker.inspect(*self.selection)
+        worker.inspect(*self.selection)
         self.run.started(worker, paused)
         worker.start(paused=paused, steps=steps)
         if steps:
@@ -409,7 +430,7 @@ class MainWindow(QMainWindow):
         worker.ended.disconnect(self._on_run_ended)
         self.timer.stop()
         self.redraw(everything=True)  # what the worker posted last, before it is let go
-        self.run.ended(failure)
+        self.run.ended(failure, worker.worker.diverged)
         self._update_controls()
         self._update_status()
         if failure:
@@ -690,7 +711,7 @@ class MainWindow(QMainWindow):
             return
         self._set_view(neuron=(layer, neuron))
         if self.training is not None:
-            self.training.worker.inspect(layer, neuron)  # the worker finds the top images
+            self.training.inspect(layer, neuron)  # the worker finds the top images
 
     # --- the status bar -----------------------------------------------------------------------
 
@@ -854,12 +875,16 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self.trainer_process is not None and not self.trainer_process.alive:
+            self._start_process()
         if self._settle_layout:
             self._settle_layout = False
             layout.settle(self)
 
     def closeEvent(self, event) -> None:
         self._stop_and_wait()
+        if self.trainer_process is not None:
+            self.trainer_process.close()  # no child outlives the window
         self._save_settings()
         super().closeEvent(event)
 

@@ -1,33 +1,35 @@
-"""Training on a worker thread, and the mailbox through which it reaches the window.
+"""Training driven from a worker thread, and the mailbox through which it reaches the window.
 
-The worker drives ``core.train.Trainer.run`` in a ``QThread``. It never calls the window: it
-leaves what it has in a ``Mailbox`` (the batches since the last look, the epoch reports, the
-moments ``core.history.Recorder`` chose for the history, the newest snapshot of the weights), and
-the window empties the mailbox on its redraw timer. However
-fast training goes, the window sees at most one snapshot per frame and nothing piles up in Qt's
-event queue. Everything in the mailbox is immutable or a copy.
+The worker runs in a ``QThread``. By default it drives the trainer in a process of its own
+(``core.child``): it hands the trainer over, receives what the child sends, and takes the
+trainer back when the run ends, so the window's Python costs training nothing. With
+``process=None`` it runs ``core.stream.stream`` on this thread instead (``--thread``: the same
+behaviour, for tests and where a process cannot be started). Either way it never calls the
+window: it leaves what it has in a ``Mailbox`` (the batches since the last look, the epoch
+reports, the moments ``core.history.Recorder`` chose for the history, the newest snapshot of
+the weights), and the window empties the mailbox on its redraw timer. However fast training
+goes, the window sees at most one snapshot per frame and nothing piles up in Qt's event queue.
+Everything in the mailbox is immutable or a copy.
 
-Pause, resume, step, stop and the learning rate go straight to the trainer's ``core.train.Control``
-(thread-safe), not through queued slots: a queued slot would wait until the busy worker returned
-to its event loop, which it does only when training ends.
+Pause, resume, step, stop and the learning rate go straight to the run's control (a
+``core.train.Control``, or a ``core.child.RemoteControl`` that messages the child), not through
+queued slots: a queued slot would wait until the busy worker returned to its event loop, which
+it does only when training ends.
 """
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from core.child import RemoteControl, TrainerProcess, train_in_child
 from core.errors import TrainingDiverged
 from core.evaluation import Evaluation
-from core.history import Moment, Recorder, position_of
-from core.inspect import top_exciting
+from core.history import Moment, position_of
+from core.stream import stream
 from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
-
-SNAPSHOT_INTERVAL = 0.04  # seconds between two snapshots of the weights: about one per frame
-TOP_BUDGET = 0.02  # at most this share of the worker's time goes to finding exciting images
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,15 @@ class Mailbox:
             self._lrs.append(report.lr)
             self._batch = report
 
+    def post_batches(self, steps, positions, costs, lrs, newest: BatchReport) -> None:
+        """Several batches at once (from the training process), ``newest`` the last of them."""
+        with self._lock:
+            self._steps.extend(steps.tolist())
+            self._positions.extend(positions.tolist())
+            self._costs.extend(costs.tolist())
+            self._lrs.extend(lrs.tolist())
+            self._batch = newest
+
     def post_moment(self, moment: Moment) -> None:
         with self._lock:
             self._moments.append(moment)
@@ -98,81 +109,51 @@ class Mailbox:
 
 
 class TrainingWorker(QObject):
-    """Runs one ``Trainer.run(control)`` when its thread starts, then emits ``finished``.
+    """Runs one run of the trainer when its thread starts (in the training process, or here if
+    ``process`` is None), then emits ``finished``.
 
     ``finished`` carries an empty string when training ended or was stopped, else the sentence
-    that says why it failed (divergence, or an unexpected error)."""
+    that says why it failed (divergence, the training process dying, an unexpected error)."""
 
     finished = Signal(str)
 
-    def __init__(self, trainer: Trainer, control: Control, mailbox: Mailbox):
+    def __init__(self, trainer: Trainer, control, mailbox: Mailbox,
+                 process: TrainerProcess | None = None):
         super().__init__()  # no parent: it is moved to its own thread
         self.trainer = trainer
         self.control = control
         self.mailbox = mailbox
+        self.process = process
         self._wanted_neuron: tuple[int, int] | None = None  # set by the window, read here
-        self._top_neuron = None
-        self._top_seconds = 0.0  # what the last search for exciting images cost
-        self._top_at = 0.0
+        self.diverged = False  # set before finished: the failure was a divergence
 
     def inspect(self, layer: int | None, neuron: int | None) -> None:
         """Called from the window's thread: find the images that excite this neuron most.
-        A single attribute assignment, so no lock is needed."""
+        A single attribute assignment (or a message to the child), so no lock is needed."""
         self._wanted_neuron = None if layer is None else (layer, neuron)
+        if isinstance(self.control, RemoteControl):
+            self.control.inspect(self._wanted_neuron)
 
     @Slot()
     def run(self) -> None:
         failure = ""
         try:
-            self._train()
+            if self.process is not None:
+                failure = train_in_child(self.process, self.trainer, self.control, self.mailbox)
+            else:
+                stream(self.trainer, self.control, self.mailbox, lambda: self._wanted_neuron)
         except TrainingDiverged as exc:
             failure = f"{exc}."  # the sentence already says that the last finite weights were kept
+            self.diverged = True
         except Exception as exc:  # the window must hear of it, whatever it is
             failure = f"training failed unexpectedly: {type(exc).__name__}: {exc}"
         finally:
             self.mailbox.post_snapshot(self.trainer.snapshot())
             self.finished.emit(failure)
 
-    def _train(self) -> None:
-        last_snapshot = 0.0
-        recorder = Recorder(self.trainer)
-        for report in self.trainer.run(self.control):
-            now = time.monotonic()
-            if isinstance(report, BatchReport):
-                self.mailbox.post_batch(report)
-            else:
-                self.mailbox.post_epoch(report)
-                self.mailbox.post_evaluation(Evaluation.of(
-                    self.trainer.test_probabilities, self.trainer.data.y_test, report.epoch))
-            moment = recorder.observe(report)
-            if moment is not None:
-                self.mailbox.post_moment(moment)
-            if (isinstance(report, EpochReport) or self.control.paused
-                    or now - last_snapshot >= SNAPSHOT_INTERVAL):
-                self.mailbox.post_snapshot(self.trainer.snapshot())
-                last_snapshot = now
-            self._maybe_find_top(now, isinstance(report, EpochReport))
-
-    def _maybe_find_top(self, now: float, epoch_ended: bool) -> None:
-        """Refresh the most exciting test images of the inspected neuron: at once when the
-        choice changes, else after an epoch, but never more than TOP_BUDGET of the time."""
-        wanted = self._wanted_neuron
-        if wanted is None:
-            return
-        changed = wanted != self._top_neuron
-        due = epoch_ended and (now - self._top_at) * TOP_BUDGET >= self._top_seconds
-        if not (changed or due):
-            return
-        start = time.perf_counter()
-        with np.errstate(over="ignore", invalid="ignore"):  # weights near divergence: no warnings
-            indices, values = top_exciting(self.trainer.net, self.trainer.data.x_test, *wanted)
-        self._top_seconds = time.perf_counter() - start
-        self._top_at, self._top_neuron = now, wanted
-        self.mailbox.post_top(wanted, indices, values)
-
 
 class TrainingRun(QObject):
-    """One run of training on its own thread, owned by the window (GUI thread).
+    """One run of training driven from its own thread, owned by the window (GUI thread).
 
     The worker and the thread are plain Python-owned objects: they live as long as this run
     does, and the run is only let go once its thread has finished (deleting a running QThread
@@ -180,11 +161,11 @@ class TrainingRun(QObject):
 
     ended = Signal(str)  # "" when training ended or was stopped, else why it failed
 
-    def __init__(self, trainer: Trainer, mailbox: Mailbox):
+    def __init__(self, trainer: Trainer, mailbox: Mailbox, process: TrainerProcess | None = None):
         super().__init__()
         self.trainer = trainer
-        self.control = Control()
-        self.worker = TrainingWorker(trainer, self.control, mailbox)
+        self.control = RemoteControl(process) if process is not None else Control()
+        self.worker = TrainingWorker(trainer, self.control, mailbox, process)
         self.thread = QThread()
         self.thread.setObjectName("training")
         self.worker.moveToThread(self.thread)
@@ -200,6 +181,9 @@ class TrainingRun(QObject):
         if steps:
             self.control.step(steps)
         self.thread.start()
+
+    def inspect(self, layer: int | None, neuron: int | None) -> None:
+        self.worker.inspect(layer, neuron)
 
     @property
     def running(self) -> bool:

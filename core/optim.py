@@ -13,6 +13,10 @@ L2 weight decay adds lambda/2 sum W^2 to the cost that is minimised, so lambda W
 weights' gradient (the biases are not decayed); the cost the trainer reports is the data term
 alone, comparable between runs with and without decay. The learning rate is an argument of ``step``, so it can change between
 any two batches.
+
+``state`` and ``load_state`` hand an optimiser's memory (velocities, moments, Adam's step count)
+over as named arrays and numbers, so a run can go on in another process exactly as it would
+have here (``core.train.Trainer.state``).
 """
 from __future__ import annotations
 
@@ -38,6 +42,42 @@ class SGD:
         g *= lr
         p -= g  # p <- p - eta g
 
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(numbers, named arrays): the optimiser's memory. Plain SGD has none."""
+        return {}, {}
+
+    def load_state(self, fields: dict, arrays: dict[str, np.ndarray],
+                   shapes: list[tuple[int, ...]]) -> None:
+        """Take over ``state()`` of an optimiser of the same kind for parameters of these
+        ``shapes``; raises ValueError if anything is missing or of the wrong shape."""
+        self._load(fields, _checked(arrays, self._buffers(fields), shapes))
+
+    def _buffers(self, fields) -> tuple[str, ...]:
+        """The names of the per-parameter arrays of ``state()`` (index appended)."""
+        return ()
+
+    def _load(self, fields, arrays) -> None:
+        pass
+
+
+def _checked(arrays: dict[str, np.ndarray], buffers: tuple[str, ...],
+             shapes: list[tuple[int, ...]]) -> dict[str, dict[int, np.ndarray]]:
+    """{buffer: {parameter index: a float32 copy of its own}} from ``arrays``, every one of the
+    shape of its parameter; a parameter the optimiser has not touched yet may be absent."""
+    wanted = {f"{name}{i}": (name, i) for name in buffers for i in range(len(shapes))}
+    unknown = sorted(set(arrays) - set(wanted))
+    if unknown:
+        raise ValueError(f"unknown optimiser arrays {', '.join(unknown)}")
+    out: dict[str, dict[int, np.ndarray]] = {name: {} for name in buffers}
+    for key, a in arrays.items():
+        name, i = wanted[key]
+        if a.shape != tuple(shapes[i]):
+            raise ValueError(f"optimiser array {key} has shape {a.shape}, expected {tuple(shapes[i])}")
+        out[name][i] = np.array(a, dtype=np.float32)
+    if len({frozenset(d) for d in out.values()}) > 1:
+        raise ValueError("the optimiser's arrays do not cover the same parameters")
+    return out
+
 
 class Momentum(SGD):
     name = "momentum"
@@ -55,6 +95,15 @@ class Momentum(SGD):
         g *= lr
         v -= g  # v <- mu v - eta g
         p += v
+
+    def state(self):
+        return {}, {f"velocity{i}": v for i, v in self.velocity.items()}
+
+    def _buffers(self, fields):
+        return ("velocity",)
+
+    def _load(self, fields, arrays):
+        self.velocity = arrays["velocity"]
 
 
 class Adam(SGD):
@@ -90,6 +139,20 @@ class Adam(SGD):
         np.divide(m, s, out=s)
         s *= lr_t
         p -= s  # p <- p - eta_t m / (sqrt(v) + eps)
+
+    def state(self):
+        return {"t": self.t}, {**{f"m{i}": m for i, m in self.m.items()},
+                               **{f"v{i}": v for i, v in self.v.items()}}
+
+    def _buffers(self, fields):
+        return ("m", "v")
+
+    def _load(self, fields, arrays):
+        t = fields.get("t")
+        if not (isinstance(t, int) and not isinstance(t, bool) and t >= 0):
+            raise ValueError(f"Adam's step count must be a whole number of at least 0, got {t!r}")
+        self.t, self.m, self.v = t, arrays["m"], arrays["v"]
+        self.scratch = {i: np.zeros_like(m) for i, m in self.m.items()}
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

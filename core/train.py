@@ -81,20 +81,28 @@ def _frozen_copies(arrays) -> tuple[np.ndarray, ...]:
     return copies
 
 
-@dataclass(frozen=True)
-class _Unfinished:
-    """Where a run stopped inside an epoch: its order of the training set, the next batch, and
-    the sums the epoch's report is made of so far."""
-    order: np.ndarray
-    next_batch: int
-    busy: float
-    seen: int
-    correct: int
-    cost_sum: float
+@dataclass
+class _Epoch:
+    """The epoch in progress: its order of the training set, the next batch, and the sums its
+    report is made of so far. A run stopped inside an epoch leaves it here, and the next run
+    goes on with it."""
+    order: np.ndarray  # (N_train,) indices, this epoch's shuffle
     batch_size: int
+    next_batch: int = 0
+    busy: float = 0.0  # seconds of training, pauses excluded
+    seen: int = 0
+    correct: int = 0
+    cost_sum: float = 0.0
 
-    def state(self):
-        return self.order, self.next_batch, self.busy, self.seen, self.correct, self.cost_sum
+    FIELDS = ("batch_size", "next_batch", "busy", "seen", "correct", "cost_sum")
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class Control:
@@ -174,7 +182,7 @@ class Trainer:
         self._params = [*self.net.W, *self.net.b]
         self._decay = [True] * len(self.net.W) + [False] * len(self.net.b)
         self._last_finite = [p.copy() for p in self._params]
-        self._unfinished: _Unfinished | None = None  # an epoch a stopped run left half done
+        self._epoch: _Epoch | None = None  # the epoch in progress, or one a stopped run left
 
     def extend(self, config: TrainConfig) -> None:
         """Go on training the same network with ``config``: ``config.epochs`` more epochs,
@@ -204,6 +212,97 @@ class Trainer:
     def snapshot(self) -> Snapshot:
         return Snapshot.of(self.net, self.epoch, self.step)
 
+    # --- handing a run over to another process ---------------------------------------------
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything the next batches depend on, as JSON-able numbers and named arrays: the
+        settings, the weights, the optimiser's memory, the shuffling generator, the epoch in
+        progress. ``restore`` on a trainer of the same data then trains bit for bit as this one
+        would (``core.child`` runs training in another process this way)."""
+        optimizer_fields, optimizer_arrays = self.optimizer.state()
+        fields = {"config": self.config.as_dict(), **self.progress_fields(),
+                  "rng": self.rng.bit_generator.state, "optimizer": optimizer_fields}
+        arrays = {**{f"W{l}": w for l, w in enumerate(self.net.W)},
+                  **{f"b{l}": v for l, v in enumerate(self.net.b)},
+                  **{f"optimizer.{k}": a for k, a in optimizer_arrays.items()}}
+        if self.epoch_order is not None:
+            arrays["order"] = self.epoch_order
+        if self.test_probabilities is not None:
+            arrays["test_probabilities"] = self.test_probabilities
+        return fields, arrays
+
+    def progress_fields(self) -> dict:
+        """The numbers of ``state()`` that change from batch to batch: epochs and steps done,
+        the learning rate, the last test accuracy, the epoch in progress (without its order)."""
+        e = self._epoch
+        return {"epoch": self.epoch, "step": self.step, "lr": self.lr,
+                "test_accuracy": self.test_accuracy,
+                "in_progress": None if e is None else {k: getattr(e, k) for k in _Epoch.FIELDS}}
+
+    @property
+    def epoch_order(self) -> np.ndarray | None:
+        """The order of the training set of the epoch in progress (or None): one array an epoch."""
+        return None if self._epoch is None else self._epoch.order
+
+    @classmethod
+    def from_state(cls, data: Dataset, fields: dict, arrays: dict[str, np.ndarray]) -> "Trainer":
+        """A trainer on ``data`` that goes on where the one whose ``state()`` this is stopped."""
+        config = TrainConfig(**fields["config"])
+        trainer = cls(data, config, Network(config.sizes, config.hidden, config.output, config.loss))
+        trainer.restore(fields, arrays)
+        return trainer
+
+    def restore(self, fields: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Become the trainer whose ``state()`` this is (of the same architecture and data).
+        Every array is checked against the network's shapes: a ValueError (or ConfigError)
+        says what is wrong, and nothing is changed unless all of it is right."""
+        config = TrainConfig(**fields["config"])
+        if config.architecture != self.net.architecture:
+            raise ConfigError("the state handed over is of another architecture")
+        self._check_batch_size(config)
+        shapes = [w.shape for w in self.net.W] + [v.shape for v in self.net.b]
+        names = [f"W{l}" for l in range(len(self.net.W))] + [f"b{l}" for l in range(len(self.net.b))]
+        for name, shape in zip(names, shapes):
+            if name not in arrays or arrays[name].shape != shape:
+                got = arrays[name].shape if name in arrays else "none"
+                raise ValueError(f"the state's {name} should have shape {shape}, got {got}")
+        if not (_count(fields["epoch"]) and _count(fields["step"])):
+            raise ValueError("the state's epoch and step must be whole numbers of at least 0")
+        check_learning_rate(fields["lr"])
+        accuracy_ = fields["test_accuracy"]
+        if accuracy_ is not None and not (_number(accuracy_) and 0.0 <= accuracy_ <= 1.0):
+            raise ValueError(f"the state's test accuracy is {accuracy_!r}")
+        optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
+        optimizer.load_state(fields["optimizer"], {k[len("optimizer."):]: a for k, a in arrays.items()
+                                                   if k.startswith("optimizer.")}, shapes)
+        rng = np.random.default_rng()
+        rng.bit_generator.state = fields["rng"]  # raises ValueError for another kind of generator
+        in_progress = fields["in_progress"]
+        epoch = None
+        if in_progress is not None:
+            order = arrays.get("order")
+            n = len(self.data.x_train)
+            if order is None or order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+                raise ValueError(f"the state's order of the training set is not a shuffle of {n} images")
+            numbers = {k: in_progress.get(k) for k in _Epoch.FIELDS}
+            if not (all(_count(numbers[k]) for k in ("batch_size", "next_batch", "seen", "correct"))
+                    and all(_number(numbers[k]) for k in ("busy", "cost_sum"))
+                    and numbers["next_batch"] < self.batches_per_epoch):
+                raise ValueError(f"the state's epoch in progress is not valid: {in_progress}")
+            epoch = _Epoch(np.array(order, dtype=np.int64), **numbers)
+        probabilities = arrays.get("test_probabilities")
+        if probabilities is not None and probabilities.shape != (len(self.data.x_test), self.net.sizes[-1]):
+            raise ValueError(f"the state's test outputs have shape {probabilities.shape}")
+        for p, name in zip(self._params, names):
+            np.copyto(p, arrays[name])
+        self.config, self.optimizer, self.rng, self._epoch = config, optimizer, rng, epoch
+        self.epoch, self.step, self.lr = int(fields["epoch"]), int(fields["step"]), float(fields["lr"])
+        self.test_accuracy = fields["test_accuracy"]
+        if probabilities is not None:
+            probabilities = np.array(probabilities, dtype=self.net.dtype)
+            probabilities.flags.writeable = False
+        self.test_probabilities = probabilities
+
     def run(self, control: Control | None = None) -> Iterator[BatchReport | EpochReport]:
         """Train the remaining epochs, yielding a report after each batch and each epoch. A run
         stopped inside an epoch leaves it unfinished: the next run goes on with its next batch,
@@ -211,46 +310,39 @@ class Trainer:
         cfg, data = self.config, self.data
         B, batches = cfg.batch_size, self.batches_per_epoch
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
-            unfinished = self._unfinished
-            if unfinished is not None and unfinished.batch_size == B:
-                order, first, busy, seen, correct, cost_sum = unfinished.state()
-            else:  # a new epoch (or the batch size changed: the unfinished one starts again)
-                order = self.rng.permutation(len(data.x_train))
-                first, busy, seen, correct, cost_sum = 0, 0.0, 0, 0, 0.0  # busy: seconds, pauses excluded
-            self._unfinished = None
-            for k in range(first, batches):
+            e = self._epoch
+            if e is None or e.batch_size != B:  # a new epoch (or a new batch size: it starts again)
+                e = self._epoch = _Epoch(self.rng.permutation(len(data.x_train)), B)
+            for k in range(e.next_batch, batches):
                 if control is not None:
                     go_on, lr = control.wait_for_batch()
                     if not go_on:
-                        self._unfinished = _Unfinished(order, k, busy, seen, correct, cost_sum, B)
-                        return
+                        return  # the epoch stays in self._epoch, at batch k
                     if lr is not None:
                         self.lr = lr
                 start = time.perf_counter()
-                idx = order[k * B:(k + 1) * B]
+                idx = e.order[k * B:(k + 1) * B]
                 labels = data.y_train[idx]
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
                     cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels))
-                    try:
-                        self._update(cost, nabla_W + nabla_b, epoch, k + 1)
-                    except TrainingDiverged:
-                        self._unfinished = _Unfinished(order, k, busy, seen, correct, cost_sum, B)
-                        raise
-                busy += time.perf_counter() - start
-                seen += len(idx)
-                correct += int((a_L.argmax(axis=1) == labels).sum())
-                cost_sum += cost * len(idx)
+                    self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
+                e.busy += time.perf_counter() - start
+                e.seen += len(idx)
+                e.correct += int((a_L.argmax(axis=1) == labels).sum())
+                e.cost_sum += cost * len(idx)
+                e.next_batch = k + 1
                 self.step += 1
                 yield BatchReport(epoch, cfg.epochs, k + 1, batches, self.step, cost, self.lr,
-                                  seen / busy if busy > 0 else 0.0)
+                                  e.seen / e.busy if e.busy > 0 else 0.0)
             start = time.perf_counter()
             test_accuracy, test_cost = self.evaluate()
-            busy += time.perf_counter() - start
+            e.busy += time.perf_counter() - start
             self.epoch = epoch
             self.test_accuracy = test_accuracy
             self.lr *= cfg.lr_decay
-            yield EpochReport(epoch, cfg.epochs, self.step, cost_sum / seen, correct / seen,
-                              test_accuracy, test_cost, busy, seen / busy if busy > 0 else 0.0)
+            self._epoch = None
+            yield EpochReport(epoch, cfg.epochs, self.step, e.cost_sum / e.seen, e.correct / e.seen,
+                              test_accuracy, test_cost, e.busy, e.seen / e.busy if e.busy > 0 else 0.0)
 
     def evaluate(self) -> tuple[float, float]:
         """(accuracy, cost) on the test set; its outputs stay in ``test_probabilities``."""

@@ -28,8 +28,8 @@ def start_long_run(qtbot, window, batches=2):
     window.form.epochs.setValue(10000)
     window.train()
     assert window.training is not None
-    start = window.trainer.step
-    qtbot.waitUntil(lambda: window.trainer.step >= start + batches, timeout=WAIT_MS)
+    start = window.run.step
+    qtbot.waitUntil(lambda: window.run.step >= start + batches, timeout=WAIT_MS)
 
 
 def stop_run(qtbot, window):
@@ -69,11 +69,11 @@ def test_pause_and_resume_20_times_quickly(qtbot, window):
             qtbot.wait(5)
     window.toggle_pause()
     qtbot.wait(150)  # the worker ends its batch and waits
-    paused_at = window.trainer.step
+    paused_at = window.run.step
     qtbot.wait(150)
-    assert window.trainer.step == paused_at
+    assert window.run.step == paused_at
     window.toggle_pause()
-    qtbot.waitUntil(lambda: window.trainer.step > paused_at + 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step > paused_at + 3, timeout=WAIT_MS)
     assert_trains_one_more_epoch(qtbot, window)
 
 
@@ -86,13 +86,13 @@ def test_step_pressed_20_times_while_running_is_ignored(qtbot, window):
         window.step_button.click()  # disabled while running: nothing happens
         assert window.training is run and not run.control.paused
         qtbot.wait(2)
-    before = window.trainer.step
-    qtbot.waitUntil(lambda: window.trainer.step > before + 3, timeout=WAIT_MS)
+    before = window.run.step
+    qtbot.waitUntil(lambda: window.run.step > before + 3, timeout=WAIT_MS)
     window.toggle_pause()  # paused, Step does its job: one batch each
     qtbot.wait(150)
-    paused_at = window.trainer.step
+    paused_at = window.run.step
     window.step()
-    qtbot.waitUntil(lambda: window.trainer.step == paused_at + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step == paused_at + 1, timeout=WAIT_MS)
     assert_trains_one_more_epoch(qtbot, window)
 
 
@@ -105,7 +105,7 @@ def test_reset_20_times_during_training(qtbot, window):
         with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
             window.reset()
         assert window.training is None and not thread.isRunning()
-        assert window.trainer.epoch == 0 and window.trainer.step == 0 and window.history.epochs == []
+        assert window.trainer.epoch == 0 and window.run.step == 0 and window.history.epochs == []
         np.testing.assert_array_equal(window.snapshot.W[0], fresh)
     assert_trains_one_more_epoch(qtbot, window)
 
@@ -191,10 +191,10 @@ def test_an_absurd_learning_rate_20_times_during_training(qtbot, window):
         assert all(np.isfinite(b).all() for b in window.snapshot.b)
         if i % 4 == 0:  # go on from the kept weights: no crash, at worst the same report
             window.form.lr.setValue(0.1)
-            kept_at = window.trainer.step
+            kept_at = window.run.step
             with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as again:
                 window.train()
-                qtbot.waitUntil(lambda k=kept_at: window.training is None or window.trainer.step >= k + 2,
+                qtbot.waitUntil(lambda k=kept_at: window.training is None or window.run.step >= k + 2,
                                 timeout=WAIT_MS)
                 window.stop()
             assert again.args[0] == "" or "lower the learning rate" in again.args[0]

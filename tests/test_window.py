@@ -2,6 +2,7 @@
 steer it, files round-trip through the menu, and closing mid-training leaves nothing running."""
 import functools
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,11 +34,12 @@ def loaded_mnist():
     return load_mnist()
 
 
-def make_window(qtbot, settings_path, limit=LIMIT):
-    """A window on already-loaded data, cut to ``limit`` images (None: all of them)."""
+def make_window(qtbot, settings_path, limit=LIMIT, process=True):
+    """A window on already-loaded data, cut to ``limit`` images (None: all of them), training
+    in a process of its own (or, with ``process=False``, on a thread)."""
     from app.window import MainWindow
     settings = QSettings(str(settings_path), QSettings.IniFormat)
-    window = MainWindow(settings, limit=limit, data=loaded_mnist())
+    window = MainWindow(settings, limit=limit, data=loaded_mnist(), process=process)
     qtbot.addWidget(window)
     if window.data is None:
         with qtbot.waitSignal(window.data_ready, timeout=WAIT_MS):
@@ -87,18 +89,18 @@ def test_train_again_goes_on_from_the_same_network(qtbot, window):
 def test_pause_stops_progress_and_resume_continues(qtbot, window):
     window.form.epochs.setValue(500)
     window.train()
-    qtbot.waitUntil(lambda: window.trainer.step > 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step > 5, timeout=WAIT_MS)
     window.toggle_pause()
     assert window.pause_button.text() == "Resume" and window.step_button.isEnabled()
     qtbot.wait(200)  # the worker finishes its batch and waits
-    paused_at = window.trainer.step
+    paused_at = window.run.step
     qtbot.wait(300)
-    assert window.trainer.step == paused_at
+    assert window.run.step == paused_at
     window.step()
-    qtbot.waitUntil(lambda: window.trainer.step == paused_at + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step == paused_at + 1, timeout=WAIT_MS)
     window.toggle_pause()
     assert window.pause_button.text() == "Pause" and not window.step_button.isEnabled()
-    qtbot.waitUntil(lambda: window.trainer.step > paused_at + 10, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step > paused_at + 10, timeout=WAIT_MS)
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
         window.stop()
     assert window.training is None and window.train_button.isEnabled()
@@ -106,7 +108,7 @@ def test_pause_stops_progress_and_resume_continues(qtbot, window):
 
 def test_step_from_idle_trains_one_batch_and_waits(qtbot, window):
     window.step()
-    qtbot.waitUntil(lambda: window.trainer.step == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step == 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.snapshot.step == 1, timeout=WAIT_MS)
     assert window.training is not None and window.training.control.paused
     assert window.pause_button.text() == "Resume"
@@ -119,10 +121,10 @@ def test_step_from_idle_trains_one_batch_and_waits(qtbot, window):
 def test_learning_rate_changes_while_training(qtbot, window):
     window.form.epochs.setValue(500)
     window.train()
-    qtbot.waitUntil(lambda: window.trainer.step > 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step > 2, timeout=WAIT_MS)
     assert window.form.lr.isEnabled() and not window.form.layers.isEnabled()
     window.form.lr.setValue(0.0042)
-    qtbot.waitUntil(lambda: window.trainer.lr == pytest.approx(0.0042), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.batch.lr == pytest.approx(0.0042), timeout=WAIT_MS)
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
         window.stop()
 
@@ -186,11 +188,53 @@ def test_closing_during_training_stops_the_worker(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path / "settings.ini")
     window.form.epochs.setValue(500)
     window.train()
-    qtbot.waitUntil(lambda: window.trainer.step > 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.run.step > 3, timeout=WAIT_MS)
     thread = window.training.thread
+    pid = window.trainer_process.pid
     window.close()
     assert window.training is None
     assert not thread.isRunning()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the training process is gone, and reaped
+
+
+def test_killing_the_training_process_leaves_the_window_working(qtbot, window):
+    """A child that dies (here SIGKILL, as the out-of-memory killer sends it) is said in one
+    sentence; the weights of its last snapshot are the network's, and Train goes on from them."""
+    window.form.epochs.setValue(500)
+    window.train()
+    qtbot.waitUntil(lambda: window.run.step > 3, timeout=WAIT_MS)
+    assert not {"PySide6", "pyqtgraph", "app"} & set(window.trainer_process.modules)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
+        os.kill(window.trainer_process.pid, signal.SIGKILL)
+    assert ended.args[0].startswith("the training process was killed (SIGKILL); the weights of step")
+    assert window.error_box.text() == ended.args[0] and window.training is None
+    assert window.train_button.isEnabled() and window.state_label.text() == "Failed"
+    kept = window.trainer.step
+    assert window.snapshot.step == kept == window.run.step == window.history.last_step
+    for w, v in zip(window.snapshot.W, window.trainer.net.W):
+        assert np.array_equal(w, v)
+    window.train()
+    qtbot.waitUntil(lambda: window.run.step > kept + 3, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as again:
+        window.stop()
+    assert again.args[0] == ""
+    steps = window.history.steps
+    assert np.array_equal(steps, np.arange(1, len(steps) + 1))  # no step lost or repeated
+
+
+def test_a_thread_and_a_process_train_the_same_weights(qtbot, tmp_path):
+    trained = []
+    for process in (True, False):
+        w = make_window(qtbot, tmp_path / f"{process}.ini", process=process)
+        w.form.preset.setCurrentText("fast")
+        assert train(qtbot, w, 2) == ""
+        assert (w.trainer_process is not None) == process
+        trained.append((w.trainer, w.history))
+        w.close()
+    (a, ha), (b, hb) = trained
+    assert a.step == b.step > 0 and all(np.array_equal(x, y) for x, y in zip(a.net.W + a.net.b, b.net.W + b.net.b))
+    assert np.array_equal(ha.costs, hb.costs) and [m.step for m in ha.moments] == [m.step for m in hb.moments]
 
 
 def test_the_window_remembers_its_settings(qtbot, tmp_path):
