@@ -51,16 +51,21 @@ def test_grid_has_one_tile_per_first_layer_neuron(panel, sizes, rows, cols):
 
 
 def test_levels_are_symmetric_about_zero(panel):
-    """Every image's colour levels are (-m, m), m the largest |weight| of its matrix, and the
-    colour bar shows the tile grid's."""
+    """Every image's colour levels are (-m, m), m the largest |weight| of its matrix rounded up
+    to a round number (less than 25% above it), and the colour bar shows the tile grid's."""
     snap = snapshot(FAST)
     panel.show_snapshot(snap)
-    m = float(np.abs(snap.W[0]).max())
-    np.testing.assert_allclose(panel.grid_image.getLevels(), (-m, m))
-    np.testing.assert_allclose(panel.colour_bar.levels(), (-m, m))
+
+    def assert_round_levels(levels, W):
+        low, high = levels
+        m = float(np.abs(W).max())
+        assert low == -high and m <= high < 1.25 * m
+        assert high / 10.0 ** np.floor(np.log10(high)) in theme.NICE
+
+    assert_round_levels(panel.grid_image.getLevels(), snap.W[0])
+    assert tuple(panel.colour_bar.levels()) == tuple(panel.grid_image.getLevels())
     for l, image in enumerate(panel.matrix_images, start=1):
-        m = float(np.abs(snap.W[l]).max())
-        np.testing.assert_allclose(image.getLevels(), (-m, m))
+        assert_round_levels(image.getLevels(), snap.W[l])
 
 
 def test_deeper_matrices_are_drawn_as_they_are(panel):
@@ -183,3 +188,10 @@ def test_hovering_a_tile_names_neuron_and_weight(shown, qtbot):
     assert image.toolTip() == f"layer 1, neuron 6\nweight from pixel (row 5, column 9): {w:+.4f}"
 
 
+
+
+@pytest.mark.parametrize("largest, level", [(0.0759, 0.08), (0.3, 0.3), (1.0, 1.0), (1.01, 1.25),
+                                            (7.0, 8.0), (9.5, 10.0), (0.0, 1.0), (np.nan, 1.0)])
+def test_colour_levels_are_round_so_the_scale_holds_still_while_training(largest, level):
+    values = np.array([0.0, -largest, largest / 2])
+    assert theme.symmetric_levels(values) == pytest.approx((-level, level))

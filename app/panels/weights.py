@@ -149,7 +149,8 @@ class WeightsPanel(QWidget):
         levels = theme.symmetric_levels(snapshot.W[0])
         self.grid_image.setImage(tile(first_layer_tiles(snapshot.W[0]), self._columns, GAP),
                                  levels=levels, autoLevels=False)
-        self.colour_bar.setLevels(levels)
+        if levels != self.colour_bar.levels():  # the same round levels: its ticks stay laid out
+            self.colour_bar.setLevels(levels)
         for matrix in self._matrices:
             matrix.show(snapshot.W[matrix.l])
         if rebuilt:
