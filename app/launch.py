@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -106,7 +107,7 @@ def main(argv: list[str]) -> int:
               "'python main.py --screenshot window.png'", file=sys.stderr)
         return USER_ERROR
 
-    from PySide6.QtCore import QSettings, qInstallMessageHandler
+    from PySide6.QtCore import QSettings, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from app import theme
@@ -137,4 +138,11 @@ def main(argv: list[str]) -> int:
         else:
             window.data_ready.connect(lambda: window.open_model(args.open))
     window.show()
+    # Ctrl+C in the terminal closes the window as its own Close does: the run stops, the settings
+    # are kept, the training process ends. Python sees a signal only when it runs, so a timer
+    # lets it run now and then while Qt waits.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     return app.exec()
