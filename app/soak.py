@@ -3,12 +3,13 @@
 The ``fast`` preset trains in an offscreen window with every panel live: a neuron is selected (the
 inspector and its search for exciting images), a 7 is drawn on the pad (it predicts again with
 each snapshot), a cell of the confusion matrix is selected (its gallery follows each epoch's
-evaluation). After each epoch the soak samples the process's resident memory (VmRSS), the bytes
+evaluation). After each epoch the soak samples the window's resident memory (VmRSS) and the
+training process's (``core.child``; 0 if training runs on a thread), the bytes
 the run's history holds (it grows by design: a moment of the weights per epoch), the number of
 graphics items in every pyqtgraph scene of the window, and now and then the number of objects
 Python's garbage collector tracks. It prints a table every 5 epochs and a summary; the targets are
-that memory less the history grows by less than 10% from epoch 5 to the last, and that the number
-of items does not change. Exit code 1 if a target fails.
+that the window's memory less the history, and the training process's memory, each grow by
+less than 10% from epoch 5 to the last, and that the number of items does not change. Exit code 1 if a target fails.
 """
 from __future__ import annotations
 
@@ -37,18 +38,24 @@ class Sample:
     epoch: int
     seconds: float  # since training started
     rss: int  # bytes resident
+    child_rss: int  # bytes resident in the training process (0: none)
     history: int  # bytes the run's history holds (core.history.History.nbytes)
     items: int  # QGraphicsItems in every scene of the window
     objects: int | None  # objects tracked by the garbage collector, or None when not counted
 
 
-def rss_bytes() -> int:
-    """The current resident set size of this process (not the peak)."""
-    with open("/proc/self/status") as status:
+def rss_bytes(pid: int | str = "self") -> int:
+    """The current resident set size of this process or of process ``pid`` (not the peak)."""
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
+def child_rss_bytes(window) -> int:
+    child = window.trainer_process
+    return rss_bytes(child.pid) if child is not None and child.alive else 0
 
 
 def graphics_items(window) -> int:
@@ -90,15 +97,15 @@ def soak(epochs: int = 50, limit: int | None = None, preset_name: str = "fast", 
         while len(samples) < len(window.history.epochs):  # epochs that arrived in the same frame share figures
             epoch = len(samples) + 1
             objects = len(gc.get_objects()) if epoch % OBJECTS_EVERY == 0 or epoch == 1 else None
-            samples.append(Sample(epoch, time.monotonic() - start, rss_bytes(),
+            samples.append(Sample(epoch, time.monotonic() - start, rss_bytes(), child_rss_bytes(window),
                                   window.history.nbytes, graphics_items(window), objects))
             if epoch % 5 == 0 or epoch == epochs:
                 report(_row(samples[-1], samples[0]))
 
     report(f"soak: '{preset_name}' for {epochs} epochs on {len(window.data.x_train):,} training images, "
            f"offscreen, every panel live")
-    report(f"{'epoch':>5} {'seconds':>8} {'RSS MB':>8} {'vs ep.1':>8} {'history':>8} {'items':>6} "
-           f"{'gc objects':>11}")
+    report(f"{'epoch':>5} {'seconds':>8} {'RSS MB':>8} {'vs ep.1':>8} {'history':>8} {'child MB':>9} "
+           f"{'items':>6} {'gc objects':>11}")
     poll = QTimer()
     poll.setInterval(POLL_MS)
     poll.timeout.connect(sample)
@@ -121,7 +128,7 @@ def soak(epochs: int = 50, limit: int | None = None, preset_name: str = "fast", 
 def _row(s: Sample, first: Sample) -> str:
     objects = f"{s.objects:,}" if s.objects is not None else ""
     return (f"{s.epoch:>5} {s.seconds:>8.1f} {s.rss / 2**20:>8.1f} {s.rss / first.rss - 1:>+8.1%} "
-            f"{s.history / 2**20:>8.1f} {s.items:>6} {objects:>11}")
+            f"{s.history / 2**20:>8.1f} {s.child_rss / 2**20:>9.1f} {s.items:>6} {objects:>11}")
 
 
 def verdict(samples: list[Sample], baseline_epoch: int = BASELINE_EPOCH,
@@ -129,13 +136,18 @@ def verdict(samples: list[Sample], baseline_epoch: int = BASELINE_EPOCH,
     """(targets met?, a summary in a few lines) comparing ``baseline_epoch`` with the last."""
     base, last = samples[min(baseline_epoch, len(samples)) - 1], samples[-1]
     growth = (last.rss - last.history) / (base.rss - base.history) - 1
-    memory_ok, items_ok = growth < memory_target, last.items == base.items
+    child_growth = last.child_rss / base.child_rss - 1 if base.child_rss else 0.0
+    memory_ok = growth < memory_target and child_growth < memory_target
+    items_ok = last.items == base.items
     objects = [s for s in samples if s.objects is not None]
     lines = [
         (f"RSS after epoch {base.epoch}: {base.rss / 2**20:.1f} MB, after epoch {last.epoch}: "
          f"{last.rss / 2**20:.1f} MB, of which the history {base.history / 2**20:.1f} and "
          f"{last.history / 2**20:.1f} MB -> growth less the history {growth:+.1%}  (target < "
-         f"{memory_target:.0%}: {'met' if memory_ok else 'FAILED'})"),
+         f"{memory_target:.0%}: {'met' if growth < memory_target else 'FAILED'})"),
+        (f"training process RSS after epoch {base.epoch}: {base.child_rss / 2**20:.1f} MB, after "
+         f"epoch {last.epoch}: {last.child_rss / 2**20:.1f} MB -> {child_growth:+.1%}  (target < "
+         f"{memory_target:.0%}: {'met' if child_growth < memory_target else 'FAILED'})"),
         (f"graphics items after epoch {base.epoch}: {base.items}, after epoch {last.epoch}: {last.items}  "
          f"(target: equal: {'met' if items_ok else 'FAILED'}; min {min(s.items for s in samples)}, "
          f"max {max(s.items for s in samples)} over all epochs)"),

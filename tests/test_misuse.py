@@ -224,8 +224,8 @@ def test_closing_20_windows_during_training_leaves_no_thread_running(qtbot, tmp_
 
 def test_a_short_soak_keeps_items_and_memory(qtbot, tmp_path):
     """8 epochs with every panel live: the number of graphics items is the same after epoch 3 and
-    after epoch 8, and the resident memory less the history (which grows by design) grows by
-    less than 20% between them."""
+    after epoch 8, the resident memory less the history (which grows by design) grows by
+    less than 20% between them, and so does the training process's."""
     from app.soak import soak
     lines = []
     samples = soak(epochs=8, limit=2000, preset_name="fast", settings_dir=tmp_path, report=lines.append)
@@ -234,4 +234,5 @@ def test_a_short_soak_keeps_items_and_memory(qtbot, tmp_path):
     first, last = by_epoch[3], by_epoch[8]
     assert last.items == first.items, lines
     assert (last.rss - last.history) / (first.rss - first.history) < 1.20, lines
+    assert first.child_rss > 0 and last.child_rss / first.child_rss < 1.20, lines  # trained in its process
     assert last.history > first.history  # a moment per epoch
