@@ -503,14 +503,17 @@ def _serve(commands, reports, spec: dict | None) -> None:
     except Exception as exc:  # the window hears why, in one sentence
         wire.send(reports, "failed", {"why": f"{type(exc).__name__}: {exc}"})
         return
-    wire.send(reports, "ready", {"pid": os.getpid(),
-                                 "modules": sorted({name.partition(".")[0] for name in sys.modules})})
-    while (item := inbox.items.get()) is not None:
-        message, control = item
-        if message.kind == "data":
-            data = Dataset(*(message.arrays[k] for k in DATA_KEYS), str(message.fields.get("source")))
-        elif data is not None:
-            _run(data, message, control, inbox, reports)
+    try:
+        wire.send(reports, "ready", {"pid": os.getpid(),
+                                     "modules": sorted({name.partition(".")[0] for name in sys.modules})})
+        while (item := inbox.items.get()) is not None:
+            message, control = item
+            if message.kind == "data":
+                data = Dataset(*(message.arrays[k] for k in DATA_KEYS), str(message.fields.get("source")))
+            elif data is not None:
+                _run(data, message, control, inbox, reports)
+    except OSError:
+        pass  # the window went away without a word (its end of the pipe is closed): so do we
     if memory is not None:
         del data  # the views first: the block cannot close under them
         memory.close()

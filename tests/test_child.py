@@ -391,3 +391,24 @@ def test_a_malformed_message_from_the_child_ends_it_and_keeps_the_weights(data, 
     assert failure.endswith("and was ended; the weights of step 0 were kept")
     assert impostor.killed and impostor.sent == ["run"]
     assert all(np.array_equal(w, v) for w, v in zip(weights(trainer), before))
+
+
+def test_a_child_whose_window_is_gone_ends_by_itself(data):
+    """The window killed outright cannot say quit: the child reads the end of its pipe and
+    leaves quietly (exit code 0), idle or training."""
+    for training in (False, True):
+        child = TrainerProcess(data)
+        try:
+            child.start()
+            if training:
+                child.send("run", {"state": Trainer(data, FAST.replace(epochs=50)).state()[0],
+                                   "paused": False, "stopped": False, "steps": 0, "lr": None, "inspect": None},
+                           Trainer(data, FAST.replace(epochs=50)).state()[1])
+            process = child._process
+            for end in (child._commands, child._reports):  # as the window's death closes them
+                end.close()
+            child._commands = child._reports = None
+            process.join(WAIT)
+            assert process.exitcode == 0
+        finally:
+            child.close()
