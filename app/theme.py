@@ -55,9 +55,13 @@ def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
     power of ten): while training the scale then changes now and then instead of every frame,
     and its colour bar's ticks are not laid out again each time (4 ms of a 13 ms frame of the
     weights panel)."""
-    m = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    m = round_up(float(np.nanmax(np.abs(values))) if values.size else 0.0)
+    return -m, m
+
+
+def round_up(m: float) -> float:
+    """The round number (see NICE) at or above ``m``; 1 for 0, NaN or infinity."""
     if not (np.isfinite(m) and m > 0):
-        return -1.0, 1.0
+        return 1.0
     power = 10.0 ** np.floor(np.log10(m))
-    nice = next((k for k in NICE if k * power >= m * (1 - 1e-12)), 10.0) * power
-    return -nice, nice
+    return next((k for k in NICE if k * power >= m * (1 - 1e-12)), 10.0) * power

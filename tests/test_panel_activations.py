@@ -243,3 +243,21 @@ def test_hovering_a_bar_names_it_and_its_value(panel, qtbot):
     qtbot.mouseMove(panel.bar_view.viewport(), panel.bar_position(2, 3))
     value = forward(snap, x[0])[2][0, 3]
     qtbot.waitUntil(lambda: QToolTip.text() == f"layer 2, neuron 3: {value:.3g}", timeout=1000)
+
+
+def test_unbounded_bars_have_a_round_range_that_holds_still_while_values_move(qtbot):
+    """ReLU bars: the top of the range is the largest value rounded up to a round number, so
+    training's small changes leave the axis as it is; a larger value raises it."""
+    import pyqtgraph as pg
+
+    from app.panels.activations import LayerBars
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    bars = LayerBars(widget.getPlotItem(), 5, "relu")
+    tops = []
+    for largest in (1.62, 1.71, 1.9, 2.3):
+        bars.show_values(np.array([0.0, 0.3, largest, 0.1, 0.5]))
+        low, high = widget.getPlotItem().getViewBox().viewRange()[1]
+        tops.append(high)
+        assert low <= 0.0 and high >= largest
+    assert tops[0] == tops[1] == tops[2] < tops[3]  # 2 holds 1.62 to 1.9; 2.3 needs 2.5

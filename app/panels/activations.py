@@ -110,13 +110,21 @@ class LayerBars:
             self.plot.setYRange(low, high, padding=0.03)
             ticks = sorted({low, 0.0, high})
             self.plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in ticks], []])
-        else:
-            vb.enableAutoRange(axis="y")
-            vb.setAutoVisible(y=True)
+        else:  # unbounded (ReLU): a round range that holds the bars, set as they change
+            vb.disableAutoRange(axis="y")
+        self._unbounded = activation not in VALUE_RANGES
+        self._top = None
 
     def show_values(self, a: np.ndarray) -> None:
         self._heights = a
         self.bars.setOpts(height=a)
+        if self._unbounded:
+            # a round top: while training it changes now and then, not every frame, and the
+            # axis keeps its ticks laid out (auto-ranging re-laid them out at every paint)
+            top = theme.round_up(float(np.nanmax(a)) if a.size else 0.0)
+            if top != self._top:
+                self._top = top
+                self.plot.setYRange(min(0.0, float(np.nanmin(a))) if a.size else 0.0, top, padding=0.03)
         self._place_mark()
 
     def mark(self, index: int | None) -> None:
