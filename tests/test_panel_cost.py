@@ -180,3 +180,32 @@ def test_show_history_draws_a_whole_recorded_run(panel):
     np.testing.assert_allclose(x, np.arange(1, 201) / BATCHES)
     np.testing.assert_allclose(y, 1.5)
     assert panel.epoch_count() == 2
+
+
+def test_the_ranges_hold_everything_and_move_only_at_round_numbers(panel):
+    """While training the x range ends at the next whole epoch and the cost's at the next
+    quarter of a decade, so new batches rarely move an axis; after the user zooms, the ranges
+    are theirs until a new run (reset)."""
+    vb = panel.cost_plot.getViewBox()
+
+    def ranges():
+        return tuple(map(tuple, vb.viewRange()))
+
+    panel.add_batches(np.arange(1, 41) / BATCHES, np.linspace(2.0, 1.1, 40), BATCHES)
+    first = ranges()
+    (x0, x1), (y0, y1) = first
+    assert x0 <= 0 and 1.0 <= x1 < 1.1  # the first epoch, whole
+    assert y0 <= np.log10(1.1) and y1 >= np.log10(2.0) and y1 - y0 <= 0.5 + 0.1
+    panel.add_batches(np.arange(41, 81) / BATCHES, np.linspace(1.1, 1.05, 40), BATCHES)
+    assert ranges() == first  # nothing crossed a round number: no axis moved
+    panel.add_epoch(report(1, cost=1.2, test_cost=0.2))
+    panel.add_batches(np.arange(101, 121) / BATCHES, np.full(20, 0.9), BATCHES)
+    (x0, x1), (y0, y1) = ranges()
+    assert 2.0 <= x1 < 2.1 and y0 <= np.log10(0.2)  # epoch 2, and the test cost of 0.2
+    vb.sigRangeChangedManually.emit([True, True])  # as a drag or a wheel does
+    vb.setRange(xRange=(0.5, 0.7), padding=0)
+    panel.add_batches(np.arange(121, 141) / BATCHES, np.full(20, 0.01), BATCHES)
+    assert ranges()[0] == pytest.approx((0.5, 0.7))
+    panel.reset()
+    panel.add_batches(np.arange(1, 11) / BATCHES, np.full(10, 3.0), BATCHES)
+    assert ranges()[0][1] < 1.1 and ranges()[1][1] >= np.log10(3.0)  # following again

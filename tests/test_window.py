@@ -207,11 +207,13 @@ def test_killing_the_training_process_leaves_the_window_working(qtbot, window):
     assert not {"PySide6", "pyqtgraph", "app"} & set(window.trainer_process.modules)
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
         os.kill(window.trainer_process.pid, signal.SIGKILL)
-    assert ended.args[0].startswith("the training process was killed (SIGKILL); the weights of step")
-    assert window.error_box.text() == ended.args[0] and window.training is None
+    failure = ended.args[0]
+    assert failure.startswith("the training process was killed (SIGKILL); the weights of step"), failure
+    assert window.error_box.text() == failure and window.training is None
     assert window.train_button.isEnabled() and window.state_label.text() == "Failed"
     kept = window.trainer.step
-    assert window.snapshot.step == kept == window.run.step == window.history.last_step
+    assert window.snapshot.step == kept == window.run.step == window.history.last_step, (
+        window.snapshot.step, kept, window.run.step, window.history.last_step, failure)
     for w, v in zip(window.snapshot.W, window.trainer.net.W):
         assert np.array_equal(w, v)
     window.train()
@@ -220,7 +222,7 @@ def test_killing_the_training_process_leaves_the_window_working(qtbot, window):
         window.stop()
     assert again.args[0] == ""
     steps = window.history.steps
-    assert np.array_equal(steps, np.arange(1, len(steps) + 1))  # no step lost or repeated
+    assert np.array_equal(steps, np.arange(1, len(steps) + 1)), steps  # no step lost or repeated
 
 
 def test_a_thread_and_a_process_train_the_same_weights(qtbot, tmp_path):

@@ -110,6 +110,9 @@ class CostPanel(QWidget):
         self._batches = _Columns(2, capacity=4096)  # x in epochs, smoothed cost
         self._epochs = _Columns(5, capacity=64)
         self._smoothed: float | None = None  # the moving average after the last batch
+        self._following = True  # the ranges follow the data (until the user zooms or pans)
+        self._cost_bounds = (math.inf, -math.inf)  # the least and largest cost shown
+        self._ranges = None  # the rounded ranges last set
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(theme.BACKGROUND)
@@ -128,6 +131,7 @@ class CostPanel(QWidget):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
             self.cursors.append(line)
+            plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -136,6 +140,7 @@ class CostPanel(QWidget):
         self._batches.clear()
         self._epochs.clear()
         self._smoothed = None
+        self._following, self._cost_bounds, self._ranges = True, (math.inf, -math.inf), None
         for curve in self._epoch_curves():
             curve.setData([], [])
         self.batch_curve.setData([], [])
@@ -159,6 +164,8 @@ class CostPanel(QWidget):
         self._smoothed = s
         self._batches.append(np.asarray(positions, dtype=float), smoothed)
         self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
+        self._bound(smoothed)
+        self._follow()
 
     def show_history(self, history, batches_per_epoch: int) -> None:
         """Everything a ``core.history.History`` recorded, at once (an opened model)."""
@@ -184,6 +191,39 @@ class CostPanel(QWidget):
         self.test_cost_curve.setData(epochs, self._epochs.column(TEST_COST))
         self.train_accuracy_curve.setData(epochs, self._epochs.column(TRAIN_ACCURACY))
         self.test_accuracy_curve.setData(epochs, self._epochs.column(TEST_ACCURACY))
+        self._bound(np.array([report.cost, report.test_cost]))
+        self._follow()
+
+    # --- ranges ------------------------------------------------------------------------------
+    # pyqtgraph's auto-range moved both axes with every batch, and an axis whose range moves
+    # lays its ticks out again: 17 ms a frame of 'fast' after two epochs. Rounded ranges move
+    # now and then: x to the next whole epoch, the cost to the next quarter of a decade.
+
+    def _bound(self, costs: np.ndarray) -> None:
+        finite = costs[np.isfinite(costs) & (costs > 0)]
+        if finite.size:
+            low, high = self._cost_bounds
+            self._cost_bounds = (min(low, float(finite.min())), max(high, float(finite.max())))
+
+    def _follow(self) -> None:
+        if not self._following:
+            return
+        x = self._batches.column(0)
+        right = max(float(x[-1]) if len(x) else 0.0, float(self._epochs.column(EPOCH)[-1])
+                    if self._epochs.size else 0.0)
+        right = max(1, math.ceil(right))
+        low, high = self._cost_bounds
+        if low > high:
+            low = high = 1.0
+        ranges = (right, math.floor(math.log10(low) * 4) / 4, math.ceil(math.log10(high) * 4) / 4)
+        if ranges != self._ranges:
+            self._ranges = ranges
+            bottom, top = ranges[1], max(ranges[2], ranges[1] + 0.25)
+            self.cost_plot.setRange(xRange=(0, right), yRange=(bottom, top), padding=0.02)
+            self.accuracy_plot.enableAutoRange(axis="y")
+
+    def _stop_following(self, *_) -> None:
+        self._following = False
 
     def epoch_count(self) -> int:
         """How many epochs are shown."""
