@@ -180,8 +180,14 @@ def test_an_absurd_learning_rate_20_times_during_training(qtbot, window):
         window.form.lr.setValue(0.1)
         start_long_run(qtbot, window)
         with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS) as ended:
+            # Paused, so that both rates arrive before the next batch and the last one wins:
+            # a batch trained at 100 alone may leave every ReLU dead, with no gradient left
+            # for 1e30 to blow up (and the run would go on); the child takes each message as
+            # it comes, between two batches.
+            window.toggle_pause()
             window.form.lr.setValue(100.0)  # the form's maximum, taken by the running worker
             window.training.control.set_lr(1e30)
+            window.toggle_pause()
         assert "lower the learning rate" in ended.args[0]
         text = window.error_box.text()
         assert text.count("last finite batch were kept") == 1, text
