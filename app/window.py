@@ -6,7 +6,7 @@ moment looked at — live or a past one — the test digit, whether the drawing 
 selected neuron). Panels are renderers of (the run at the moment, the view): every change of the
 view goes through ``_set_view``, which validates it once and redraws what depends on it. While a
 worker runs (driving the trainer in its own process, ``core.child``, or on its thread), a timer
-(25 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
+(75 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
 reaches the window from the worker, and the window never reads the live trainer.
 """
 from __future__ import annotations
@@ -56,10 +56,12 @@ from core.train import Snapshot, Trainer
 # redraw). Training on a thread, every cycle the GUI thread spends comes out of training: all
 # panels at 25 Hz kept 63% of headless throughput, one group a frame at 20 Hz 87-89%, at 15 Hz
 # 91-94% (python -m app.bench), so a thread gets 15 frames a second. Training in its own
-# process, the window's cycles cost it nothing (96% of headless at 15 Hz and at 25 Hz), and
-# frames come at 25 Hz.
+# process, the window's cycles cost it nothing while a core is free for each: frames come at
+# 75 Hz, so each group is repainted 25 times a second (96% of headless, GUI lateness p99 10 ms
+# on an otherwise idle 2-core machine; one frame is at most one group, about 3 ms of the cost
+# curves, 6 ms of the weights or 10 ms of the activations with the inspector).
 FRAME_MS = 66
-FRAME_MS_PROCESS = 40
+FRAME_MS_PROCESS = 13
 # The test digits that excite a neuron most, at a past moment, are searched for once the moment
 # shown has rested this long, longer while training runs (a search for a neuron of layer 2 of
 # 'fast' is a forward pass of the test set through layer 1, about 40 ms of the GUI thread; of
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")
         self.open_action = self._action(menu, "&Open model…", QKeySequence.Open, self.open_model_dialog)
+        self.open_image_action = self._action(menu, "Open &image…", "Ctrl+I", self.open_image_dialog)
         self.save_action = self._action(menu, "&Save model…", QKeySequence.Save, self.save_model_dialog)
         self.export_action = self._action(menu, "&Export window as PNG…", "Ctrl+E", self.export_png_dialog)
         self.timelapse_action = self._action(menu, "Export &time-lapse…", "Ctrl+Shift+E",
@@ -534,8 +537,9 @@ class MainWindow(QMainWindow):
 
         Painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
         worker also needs), so each frame repaints one group of panels in turn: the cost
-        curves, the weights, the activations with the inspector and the pad. Each group still
-        updates about five times a second; ``everything`` draws all at once (when a run ends).
+        curves, the weights, the activations with the inspector and the pad. Each group updates
+        about five times a second with a training thread, 25 times with a training process;
+        ``everything`` draws all at once (when a run ends).
         A past moment shown stays as it is: only the curves, the timeline and the status grow
         (once a moment chosen on the timeline has been drawn, see ``_on_moment_chosen``)."""
         run = self.run
@@ -781,6 +785,24 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open model", "", "Models (*.npz);;All files (*)")
         if path:
             self.open_model(path)
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> bool:
+        """Read a photo or picture of a digit (or a number) into the pad, as ``predict`` reads
+        it, and show it in the activations panel too; on any fault, one sentence."""
+        message = self.pad.open_image(path)
+        if message:
+            self.show_error(message)
+            return False
+        self.pad_dock.raise_()  # on a small screen it shares its place with the inspector
+        if not self.pad.following:
+            self.pad.follow_box.setChecked(True)  # the activations panel shows the picture's digit
+        return True
 
     def open_model(self, path: str) -> bool:
         """Load a brain.npz, with its history if it has one, and show it at once (live: its
