@@ -23,7 +23,6 @@ from core.metrics import accuracy, confusion_matrix, precision_recall
 from core.model_io import load_model, load_run, save_model
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
-from core.preprocess import ink_from_image, preprocess
 from core.train import EpochReport, Trainer
 
 
@@ -71,14 +70,19 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="classify the digit in image files",
                                   description="Classify the handwritten digit in each image, "
                                   "prepared as MNIST's digits were (ink box scaled to 20 pixels, "
-                                  "centre of mass centred in 28x28). One line per image: "
-                                  "'IMAGE: digit (probability)'. An image that cannot be read or "
-                                  "holds no ink gets an error line, the others are still "
-                                  "classified, and the exit status is then 2.")
+                                  "centre of mass centred in 28x28). A photo of ink on paper "
+                                  "has its paper's uneven brightness removed first, and its "
+                                  "EXIF orientation applied. One line per image: "
+                                  "'IMAGE: digit (probability)'. An image that cannot be read, "
+                                  "holds no ink or no digit-like ink gets an error line, the "
+                                  "others are still classified, and the exit status is then 2.")
     predict.add_argument("model", metavar="MODEL", help="a brain.npz saved by train")
     predict.add_argument("images", metavar="IMAGE", nargs="+",
                          help="a PNG or JPEG file of any size: dark ink on light paper or light "
                          "on dark, with or without transparency")
+    predict.add_argument("--number", action="store_true",
+                         help="read every digit of each image, left to right, as a number: "
+                         "'IMAGE: 2026 (0.99 0.97 0.99 0.95)', each digit's probability after it")
     return parser
 
 
@@ -253,27 +257,49 @@ def predict(args) -> int:
     failed = 0
     for path in args.images:
         try:
-            x = digit_from_file(path)
+            x = (digits_from_file if args.number else digit_from_file)(path)
         except UserError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             failed += 1
             continue
-        p = net.predict_proba(x[None])[0]  # (1, 784) -> (1, 10) -> (10,)
-        digit = int(p.argmax())
-        print(f"{path}: {digit} ({p[digit]:.2f})", flush=True)
+        p = net.predict_proba(x)  # (n, 784) -> (n, 10)
+        read = p.argmax(axis=1)
+        if args.number:
+            sure = " ".join(f"{q:.2f}" for q in p[np.arange(len(read)), read])
+            print(f"{path}: {''.join(map(str, read))} ({sure})", flush=True)
+        else:
+            print(f"{path}: {read[0]} ({p[0, read[0]]:.2f})", flush=True)
     return USER_ERROR if failed else 0
 
 
 def digit_from_file(path: str) -> np.ndarray:
-    """The image file at path as the network's input x (784,), or a UserError naming the fault."""
-    from app.images import (
-        read_grey_levels,  # Qt's image readers (QtGui only): this path alone
-    )
+    """The digit in the image file at path as the network's input x (1, 784), or a UserError
+    naming the fault."""
+    from core.photo import NotADigit, read_digit
 
-    stages = preprocess(ink_from_image(read_grey_levels(path)))
-    if stages is None:
-        raise UserError(f"no digit in image '{path}': it holds no ink (is it blank?)")
-    return stages.x
+    try:
+        _, stages = read_digit(_grey_levels(path))
+    except NotADigit as exc:
+        raise UserError(f"no digit in image '{path}': {exc}") from None
+    return stages.x[None]
+
+
+def digits_from_file(path: str) -> np.ndarray:
+    """Every digit in the image file at path, left to right, as inputs (n, 784)."""
+    from core.photo import NotADigit, read_number
+
+    try:
+        _, found = read_number(_grey_levels(path))
+    except NotADigit as exc:
+        raise UserError(f"no number in image '{path}': {exc}") from None
+    return np.stack([stages.x for stages in found])
+
+
+def _grey_levels(path: str) -> np.ndarray:
+    # Qt's image readers (QtGui only), imported on this path alone
+    from app.images import read_grey_levels
+
+    return read_grey_levels(path)
 
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict}

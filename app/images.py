@@ -22,8 +22,9 @@ READER_FAULTS = {  # QImageReader.ImageReaderError's name -> what it means for t
 
 
 def read_grey_levels(path: str) -> np.ndarray:
-    """The image at path as grey levels (H, W), uint8, read by Qt's QImageReader; transparent
-    parts are laid on paper that contrasts with the opaque ones."""
+    """The image at path as grey levels (H, W), uint8, read by Qt's QImageReader, upright (an
+    EXIF orientation tag is applied); transparent parts are laid on paper that contrasts with
+    the opaque ones."""
     check_readable_file(Path(path), "image", UserError)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # reading an image needs no screen
     # Imported here only, so that train and evaluate load no Qt. QtGui, never QtWidgets.
@@ -31,6 +32,7 @@ def read_grey_levels(path: str) -> np.ndarray:
 
     reader = QImageReader(path)
     reader.setDecideFormatFromContent(True)  # a PNG named .jpg is still a PNG
+    reader.setAutoTransform(True)  # a phone's photo stored turned, with an EXIF orientation tag
     with _c_stderr_silenced():  # libpng and libjpeg print their own complaints on stderr
         image = reader.read()
     if image.isNull():

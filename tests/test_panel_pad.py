@@ -6,10 +6,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 
 from app import theme
-from app.panels.pad import CANVAS_SIDE, Canvas, PadPanel
+from app.panels.pad import CANVAS_SIDE, Canvas, PadPanel, digit_groups
 from core.config import preset
 from core.network import Network
 from core.preprocess import preprocess
+from core.strokes import render_strokes
 from core.train import Snapshot, Trainer
 
 SIZES = (784, 16, 10)
@@ -156,12 +157,14 @@ def test_stroke_takes_the_path_of_the_mouse(panel, qtbot):
     assert other.canvas.strokes == panel.canvas.strokes
 
 
-def test_the_preview_is_what_preprocess_makes_of_the_canvas(panel, qtbot):
-    """The 28x28 image shown is preprocess(canvas).centred, upright; the four small stages are
-    raw, cropped, scaled and centred, captioned with their sizes."""
+def test_the_preview_is_what_preprocess_makes_of_the_strokes_drawn_again(panel, qtbot):
+    """The 28x28 image shown is preprocess(render_strokes(strokes)).centred, upright: the strokes
+    drawn again at MNIST's width; the four small stages are raw, cropped, scaled and centred,
+    captioned with their sizes, and the note says what was done."""
     panel.show_snapshot(snapshot_of())
     draw(qtbot, panel, ZERO)
-    stages = preprocess(panel.canvas.canvas_array())
+    stages = preprocess(render_strokes(panel.canvas.strokes))
+    assert "MNIST's width" in panel.stage_note.text()
     np.testing.assert_array_equal(panel.image.image, stages.centred)
     np.testing.assert_array_equal(panel.current_input(), stages.x)
     assert panel.image.getViewBox().yInverted()
@@ -315,3 +318,97 @@ def test_a_drawn_digit_is_recognised_by_a_trained_network(panel, qtbot, trained,
         for points in strokes:
             drag(qtbot, panel.canvas, points)
     assert panel.digit_label.text() == str(digit)
+
+
+def test_unticked_mnist_width_reads_the_canvas_as_painted(panel, qtbot):
+    """Without "MNIST's width", the input is preprocess of the painted canvas, and the pen's
+    width (the spin box) changes it."""
+    panel.show_snapshot(snapshot_of())
+    panel.mnist_width_box.setChecked(False)
+    draw(qtbot, panel, ZERO)
+    np.testing.assert_array_equal(panel.current_input(), preprocess(panel.canvas.canvas_array()).x)
+    before = panel.current_input()
+    with qtbot.waitSignal(panel.drawing_changed, timeout=2000):
+        panel.pen_box.setValue(10)
+    assert panel.canvas.pen.widthF() == 10
+    assert not np.array_equal(panel.current_input(), before)
+    assert "10 px" in panel.stage_note.text()
+
+
+def scaled(strokes, k, at):
+    """The strokes made k times as big (about the pad's centre) and moved to ``at``."""
+    return [[(at[0] + (x - 140) * k, at[1] + (y - 140) * k) for x, y in s] for s in strokes]
+
+
+FOUR = [line((150, 40), (60, 170)) + line((60, 170), (220, 170))[1:], line((175, 90), (175, 250))]
+
+
+def test_small_medium_and_large_drawings_give_nearly_the_same_input(panel, qtbot):
+    """The same 4 drawn 50, 110 and 230 pixels tall, in a corner and in the middle: their 28x28
+    inputs agree to within a few grey levels on average (the strokes are drawn again at the
+    digit's own scale), where the painted canvas gave strokes several times too thick."""
+    inputs = []
+    for k, at in ((0.24, (40, 40)), (0.52, (200, 160)), (1.08, (140, 150))):
+        if inputs:
+            with qtbot.waitSignal(panel.drawing_changed, timeout=2000):
+                panel.clear()
+        draw(qtbot, panel, scaled(FOUR, k, at))
+        inputs.append(panel.current_input().copy())
+    for x in inputs[:2]:
+        assert np.abs(x - inputs[2]).mean() < 0.03
+    with qtbot.waitSignal(panel.drawing_changed, timeout=2000):
+        panel.clear()
+    panel.mnist_width_box.setChecked(False)
+    draw(qtbot, panel, scaled(FOUR, 0.24, (40, 40)))
+    assert np.abs(panel.current_input() - inputs[2]).mean() > 0.1  # as painted: far too thick
+
+
+def test_a_small_4_in_a_corner_reads_as_4(panel, qtbot, trained):
+    """The issue's case: a 4 about 50 pixels tall in the top-left corner is read as 4."""
+    panel.show_snapshot(trained)
+    draw(qtbot, panel, scaled(FOUR, 0.24, (45, 45)))
+    assert panel.digit_label.text() == "4"
+
+
+def test_digits_side_by_side_are_read_as_a_number(panel, qtbot, trained):
+    """A 1, a 7 and a 0 drawn side by side, each a third of the pad wide: the number "170", one
+    probability for each digit; the input handed on is the first digit's."""
+    panel.show_snapshot(trained)
+    strokes = scaled(ONE, 0.35, (40, 140)) + scaled(SEVEN, 0.35, (135, 140)) + scaled(ZERO, 0.35, (235, 140))
+    draw(qtbot, panel, strokes)
+    assert panel.digit_label.text() == "170"
+    assert len(panel.probability_label.text().split()) == 3
+    np.testing.assert_array_equal(panel.current_input(), preprocess(render_strokes(strokes[:1])).x)
+
+
+def test_digit_groups_keep_a_two_stroke_digit_together():
+    """A 4 drawn in two strokes is one digit; two digits apart are two, left to right."""
+    assert len(digit_groups(FOUR, 28)) == 1
+    groups = digit_groups(scaled(ONE, 0.3, (200, 140)) + scaled(FOUR, 0.3, (60, 140)), 8)
+    assert [len(g) for g in groups] == [2, 1]
+
+
+def test_open_image_shows_a_photo_and_reads_it(panel, qtbot, trained, mnist, tmp_path):
+    """File -> Open image: a phone-style photo of a test digit (uneven light, shadow, noise,
+    JPEG, stored turned with an EXIF tag) is cleaned, shown on the canvas and read; its stages
+    are shown; drawing afterwards starts afresh. A blank photo gives one sentence and keeps
+    what was shown."""
+    from app.readbench import photo_of, save_jpeg
+    panel.show_snapshot(trained)
+    digit = next(i for i in range(100) if mnist.y_test[i] == 7)
+    grey = photo_of([mnist.x_test[digit].reshape(28, 28)], np.random.default_rng(0), (500, 400))
+    path = save_jpeg(tmp_path / "seven.jpg", grey, orientation=6)
+    with qtbot.waitSignal(panel.drawing_changed, timeout=2000) as signal:
+        assert panel.open_image(str(path)) is None
+    assert signal.args[0] is panel.current_input()
+    assert panel.digit_label.text() == "7"
+    assert panel.canvas.showing_picture and panel.canvas.canvas_array().max() > 0.9
+    assert panel.stage_views["centred"].image.isVisible()
+    assert "paper removed" in panel.stage_note.text()
+    blank = save_jpeg(tmp_path / "blank.jpg", np.full((300, 300), 230, np.uint8))
+    message = panel.open_image(str(blank))
+    assert message == f"no digit in image '{blank}': it holds no ink (is it blank?)"
+    assert panel.canvas.showing_picture and panel.digit_label.text() == "7"
+    assert panel.open_image(str(tmp_path / "none.png")).endswith("no such file")
+    draw(qtbot, panel, ONE)
+    assert not panel.canvas.showing_picture and len(panel.canvas.strokes) == 1

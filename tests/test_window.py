@@ -287,6 +287,22 @@ def test_the_pad_predicts_with_the_weights_of_the_training(qtbot, window):
     assert window.pad.snapshot is window.snapshot and window.snapshot.epoch == 1
 
 
+def test_open_image_puts_a_photo_in_the_pad_and_the_activations(qtbot, window, tmp_path):
+    """File -> Open image: the photo's digit is on the pad and, followed, in the activations
+    panel; a file that is no picture of a digit is said in one sentence."""
+    from app.readbench import photo_of, save_jpeg
+    data = window.data
+    grey = photo_of([data.x_test[0].reshape(28, 28)], np.random.default_rng(0), (400, 300))
+    path = save_jpeg(tmp_path / "digit.jpg", grey, orientation=1)
+    with qtbot.waitSignal(window.pad.drawing_changed, timeout=WAIT_MS):
+        assert window.open_image(str(path))
+    shown = window.pad.current_input()
+    assert shown is not None and window.pad.following
+    np.testing.assert_array_equal(window.activations.current_input(), shown)
+    assert not window.open_image(str(tmp_path / "missing.jpg"))
+    assert window.error_box.text().endswith("no such file")
+
+
 def test_activations_and_inspector_follow_the_drawing_when_asked(qtbot, window):
     window.select_neuron(1, 3)
     test_digit = window.activations.current_input()

@@ -1,9 +1,12 @@
 """The drawing pad: draw a digit with the mouse or a pen and watch the network read it.
 
 The canvas keeps its strokes as lists of points and paints them into a QImage, white ink on black
-as in MNIST; that image is what ``core.preprocess`` turns, stage by stage, into the 784 inputs the
-network sees. The panel shows the stages, the image the network sees, the ten outputs and the
-predicted digit.
+as in MNIST. What the network sees is made from the points: strokes whose columns overlap are one
+digit (several side by side are read as a number), and each digit's strokes are drawn again with
+a pen as wide, for the digit's size, as MNIST's strokes are (``core.strokes``), then turned stage
+by stage by ``core.preprocess`` into the 784 inputs; unticking "MNIST's width" uses the painted
+image instead. ``open_image`` shows a photo's cleaned ink (``core.photo``) in place of strokes.
+The panel shows the stages, the image the network sees, the ten outputs and the predicted digit.
 
 A prediction follows the pen at most once per pass of the event loop: a change of the canvas only
 marks it dirty and queues one call of ``_predict``, which then serves every change that arrived
@@ -19,6 +22,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -31,14 +35,18 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app import theme
 from app.panels.activations import LayerBars, SquareView, fit_to_scene, style_plot
+from core.errors import UserError
 from core.inspect import SIDE
+from core.photo import NotADigit, read_number
 from core.preprocess import Stages, preprocess
+from core.strokes import render_strokes
 from core.train import Snapshot
 
 CANVAS_SIDE = 280  # logical pixels, ten times MNIST's 28
@@ -53,6 +61,14 @@ CANVAS_MIN_SIDE = 168
 # 2.8 * 200 / 20 = 28 pixels. A 7, 3, 0 and 4 drawn that tall get 88-96% of the mean ink of
 # MNIST's digits of their class.
 PEN_WIDTH = 28.0
+# That pen is right only for a digit drawn that tall: a 4 drawn 50 pixels tall in a corner got
+# strokes 28 / 50 * 20 = 11 of its 20 pixels wide, its loop closed, and was read as 9 at 1.00.
+# So, unless "MNIST's stroke width" is unticked, the strokes (kept as points) are drawn again
+# with a pen 14% of the digit's own size (``core.strokes.render_strokes``): drawn at 20-35%,
+# 45-60% or 75-95% of the pad, test digits' pen paths are read within 1.1 points of the
+# originals, against 0.40 of them right at the smallest size with the fixed pen
+# (``python -m app.readbench``). The pen set here is then only what the canvas shows.
+PEN_CHOICES = (8, 40)  # the pen's width, pixels, that the spin box offers
 LATENCY_SAMPLES = 1000  # how many input-to-bars latencies ``latencies_ms`` keeps
 INK = QColor(255, 255, 255)
 PAPER = QColor(0, 0, 0)
@@ -90,6 +106,7 @@ class Canvas(QWidget):
                         Qt.PenJoinStyle.RoundJoin)
         self._strokes: list[list[QPointF]] = []
         self._drawing = False  # a stroke is being drawn: moves extend it
+        self._picture = False  # an opened picture is shown instead of strokes
         self._image = self._new_image()
         self.setMinimumSize(self.min_side, self.min_side)
         self.setMaximumSize(side, side)
@@ -108,7 +125,12 @@ class Canvas(QWidget):
         return tuple(tuple((p.x(), p.y()) for p in stroke) for stroke in self._strokes)
 
     def is_empty(self) -> bool:
-        return not self._strokes
+        return not self._strokes and not self._picture
+
+    @property
+    def showing_picture(self) -> bool:
+        """An opened picture is shown (``show_picture``), not strokes."""
+        return self._picture
 
     @property
     def image(self) -> QImage:
@@ -140,6 +162,9 @@ class Canvas(QWidget):
     def begin_stroke(self, point: QPointF, t: float | None = None) -> None:
         """A new stroke starting with a dot at ``point``."""
         self._drawing = True
+        if self._picture:  # drawing on an opened picture starts a new drawing
+            self._picture = False
+            self._image.fill(PAPER)
         first = not self._strokes
         self._strokes.append([QPointF(point)])
         with self._painter() as painter:
@@ -177,15 +202,41 @@ class Canvas(QWidget):
         return True
 
     def clear(self) -> bool:
-        """Remove every stroke; False if there was none."""
-        if not self._strokes:
+        """Remove every stroke, or the picture shown; False if there was none."""
+        if self.is_empty():
             return False
+        self._picture = False
         t = time.perf_counter()
         self._drawing = False
         self._strokes.clear()
         self._repaint_strokes()
         self.changed.emit(t)
         return True
+
+    def set_pen_width(self, width: float) -> None:
+        """Paint with a pen ``width`` pixels wide from now on; what is drawn is painted again."""
+        self.pen.setWidthF(width)
+        self._repaint_strokes()
+        if self._strokes:
+            self.changed.emit(time.perf_counter())
+
+    def show_picture(self, ink: np.ndarray) -> None:
+        """Show a picture (h, w) in [0, 1], ink = 1, fitted into the canvas, instead of
+        strokes (the strokes are removed): an opened photo's cleaned ink."""
+        self._strokes.clear()
+        self._drawing = False
+        self._picture = True
+        self._image.fill(PAPER)
+        h, w = ink.shape
+        pixels = np.ascontiguousarray(np.rint(np.clip(ink, 0, 1) * 255).astype(np.uint8))
+        picture = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+        scale = self.side / max(h, w)
+        target = QRectF((self.side - w * scale) / 2, (self.side - h * scale) / 2, w * scale, h * scale)
+        painter = QPainter(self._image)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, picture)
+        painter.end()
+        self.update()
 
     def _new_image(self) -> QImage:
         ratio = self.devicePixelRatioF()
@@ -209,6 +260,8 @@ class Canvas(QWidget):
     def _repaint_strokes(self) -> None:
         """Paint every stroke afresh, with the very calls that painted it while it was drawn,
         so that the image after an undo is the image before the stroke undone."""
+        if self._picture:
+            return  # a picture is not strokes: it stays as it is
         self._image.fill(PAPER)
         with self._painter() as painter:
             for stroke in self._strokes:
@@ -247,7 +300,7 @@ class Canvas(QWidget):
             painter.fillRect(self.rect(), self.palette().window())  # beside and under the paper
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)  # shown smaller: averaged
         painter.drawImage(paper, self._image)
-        if not self._strokes:
+        if self.is_empty():
             painter.setPen(QColor(theme.MUTED))
             painter.drawText(paper, Qt.AlignmentFlag.AlignCenter, CANVAS_HINT)
         painter.setPen(QColor(theme.MUTED))
@@ -310,6 +363,23 @@ class StageView:
             self.size_label.setText("" if shape is None else f"{w}×{h}")
 
 
+def digit_groups(strokes, pen_width: float) -> list[list[np.ndarray]]:
+    """Strokes ((x, y) points each) grouped into digits written side by side, left to right:
+    a stroke whose columns (widened by the pen) overlap a group's by half of the narrower one's
+    width belongs to it, so a 4 or a 5 drawn in two strokes stays one digit."""
+    spans = sorted(((min(x for x, _ in s) - pen_width / 2, max(x for x, _ in s) + pen_width / 2,
+                     np.asarray(s, dtype=np.float64)) for s in strokes if s), key=lambda t: t[0])
+    groups: list[tuple[float, float, list[np.ndarray]]] = []
+    for lo, hi, points in spans:
+        if groups:
+            g_lo, g_hi, members = groups[-1]
+            if min(g_hi, hi) - max(g_lo, lo) >= 0.5 * min(g_hi - g_lo, hi - lo):
+                groups[-1] = (g_lo, max(g_hi, hi), members + [points])
+                continue
+        groups.append((lo, hi, [points]))
+    return [members for _, _, members in groups]
+
+
 class _BarView(pg.GraphicsLayoutWidget):
     """The output bars' view, asking for no more than its least size: a QGraphicsView asks for
     hundreds of pixels, which kept the canvas beside it at its smallest."""
@@ -354,9 +424,12 @@ class PadPanel(QWidget):
         self._snapshot: Snapshot | None = None
         self._network = None  # the snapshot's forward-only Network, made once per snapshot
         self._stages: Stages | None = None
+        self._digits: tuple[Stages, ...] = ()  # every digit read, left to right; _stages is the first
+        self._picture_digits: tuple[Stages, ...] = ()  # an opened picture's, while it is shown
         self._input: np.ndarray | None = None
         self._changed_since: float | None = None  # perf_counter of the first change not yet predicted
         self._latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._picture_note = ""
         self.canvas = Canvas()
         self.canvas.changed.connect(self._on_canvas_changed)
         self._predict_requested.connect(self._predict, Qt.ConnectionType.QueuedConnection)
@@ -382,6 +455,20 @@ class PadPanel(QWidget):
         self.follow_box.setToolTip("Show the drawn digit, instead of a test digit, in the "
                                    "activations and the neuron inspector")
         self.follow_box.toggled.connect(self.follow_changed)
+        self.pen_box = QSpinBox()
+        self.pen_box.setRange(*PEN_CHOICES)
+        self.pen_box.setValue(round(PEN_WIDTH))
+        self.pen_box.setSuffix(" px pen")
+        self.pen_box.setToolTip("The pen's width on the canvas. With \"MNIST's width\" ticked it "
+                                "is only what you see: the strokes are drawn again as thick as "
+                                "MNIST's for the digit's size")
+        self.pen_box.valueChanged.connect(lambda w: self.canvas.set_pen_width(float(w)))
+        self.mnist_width_box = QCheckBox("MNIST's width")
+        self.mnist_width_box.setChecked(True)
+        self.mnist_width_box.setToolTip("Draw the strokes again 14% as wide as the digit is tall, "
+                                        "as MNIST's are, whatever size you drew it; unticked, "
+                                        "the network sees the strokes as painted with the pen")
+        self.mnist_width_box.toggled.connect(lambda _: self._on_canvas_changed(time.perf_counter()))
         self.undo_action = self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
         self.clear_action = self._shortcut(QKeySequence(Qt.Key.Key_Escape), self.clear)
 
@@ -437,6 +524,9 @@ class PadPanel(QWidget):
         self.stage_view.setToolTip("What preprocessing did to the drawing: the ink's bounding box "
                                    "cut out, scaled so its longer side is 20 pixels, and placed "
                                    "in 28×28 with its centre of mass in the middle")
+        self.stage_note = QLabel("")  # what was done before the stages: strokes drawn again, a photo cleaned
+        self.stage_note.setStyleSheet(CAPTION_STYLE)
+        self.stage_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = self.stage_view.ci
         layout.setContentsMargins(2, 2, 2, 2)
         self.stage_views = {name: StageView(layout, col, name) for col, name in enumerate(STAGE_NAMES)}
@@ -478,7 +568,13 @@ class PadPanel(QWidget):
         outer.addWidget(self.canvas, 0, 0, Qt.AlignmentFlag.AlignTop)  # paper at the top, by the buttons
         outer.addLayout(right, 0, 1)
         outer.addLayout(buttons, 1, 0, 1, 2)
-        outer.addWidget(self.stage_view, 2, 0, 1, 2)
+        pen = QHBoxLayout()
+        pen.addWidget(self.pen_box)
+        pen.addWidget(self.mnist_width_box)
+        pen.addSpacing(12)
+        pen.addWidget(self.stage_note, 1)
+        outer.addLayout(pen, 2, 0, 1, 2)
+        outer.addWidget(self.stage_view, 3, 0, 1, 2)
         outer.setColumnStretch(0, 1)  # the canvas grows first, to its full size; then the bars
         outer.setRowStretch(0, 1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -540,10 +636,11 @@ class PadPanel(QWidget):
             self._predict_requested.emit()
 
     def _predict(self) -> None:
-        """Preprocess the canvas and show what the network makes of it: the one prediction for
+        """Prepare the drawing and show what the network makes of it: the one prediction for
         every change since the last."""
         since, self._changed_since = self._changed_since, None
-        stages = preprocess(self.canvas.canvas_array())
+        self._digits = self._prepare()
+        stages = self._digits[0] if self._digits else None
         x = None if stages is None else stages.x  # read-only, so other panels may keep it
         changed = (x is None) != (self._input is None) or \
             (x is not None and not np.array_equal(x, self._input))
@@ -554,6 +651,52 @@ class PadPanel(QWidget):
             self._latencies.append((time.perf_counter() - since) * 1000)
         if changed:
             self.drawing_changed.emit(x)
+
+    def _prepare(self) -> tuple[Stages, ...]:
+        """The digits drawn, left to right, each as MNIST's: strokes whose columns overlap are
+        one digit; with "MNIST's width", each digit's strokes drawn again at MNIST's width for
+        its size, else the canvas as painted."""
+        canvas = self.canvas
+        if canvas.showing_picture:
+            self.stage_note.setText(self._picture_note)
+            return self._picture_digits
+        if canvas.is_empty():
+            self.stage_note.setText("")
+            return ()
+        if not self.mnist_width_box.isChecked():
+            stages = preprocess(canvas.canvas_array())
+            self.stage_note.setText(f"the strokes as painted, {canvas.pen.widthF():g} px wide")
+            return () if stages is None else (stages,)
+        groups = digit_groups(canvas.strokes, canvas.pen.widthF())
+        digits = tuple(preprocess(render_strokes(group)) for group in groups)
+        several = f"{len(groups)} digits side by side, read as a number; " if len(groups) > 1 else ""
+        self.stage_note.setText(f"{several}strokes drawn again 14% as wide as the digit is tall "
+                                "(MNIST's width)")
+        return digits
+
+    def open_image(self, path: str) -> str | None:
+        """Read the digit or number in an image file, as ``predict`` does (a photo's paper
+        removed, its EXIF orientation applied), show its cleaned ink on the canvas and its
+        stages, and predict it; None, or one sentence saying why nothing could be read (the
+        drawing shown is then kept)."""
+        from app.images import (
+            read_grey_levels,  # Qt's readers; the pad loads them when asked
+        )
+
+        try:
+            photo, digits = read_number(read_grey_levels(path))
+        except UserError as exc:
+            return str(exc)
+        except NotADigit as exc:
+            return f"no digit in image '{path}': {exc}"
+        self._picture_digits = tuple(digits)
+        n = len(digits)
+        self._picture_note = (f"{Path(path).name}: paper removed, "
+                              f"{'light' if photo.light_ink else 'dark'} ink kept"
+                              + (f", {n} digits read as a number" if n > 1 else ""))
+        self.canvas.show_picture(photo.ink)
+        self._on_canvas_changed(time.perf_counter())
+        return None
 
     def _show_stages(self) -> None:
         stages = self._stages
@@ -585,7 +728,15 @@ class PadPanel(QWidget):
         first, second = np.argsort(outputs)[::-1][:2]
         self.bars.show_values(outputs)
         self.bars.mark(int(first))
+        self.hint_label.setText("")
+        if len(self._digits) > 1:  # a number: every digit, and how sure of each
+            with np.errstate(over="ignore", invalid="ignore"):
+                p = self._network.predict_proba(np.stack([d.x for d in self._digits]))
+            read = p.argmax(axis=1)
+            self.digit_label.setText("".join(map(str, read)))
+            self.probability_label.setText(" ".join(f"{q:.2f}" for q in p[np.arange(len(read)), read]))
+            self.runner_up_label.setText("the bars: the first digit")
+            return
         self.digit_label.setText(str(first))
         self.probability_label.setText(f"{outputs[first]:.2f}")
         self.runner_up_label.setText(f"then {second} ({outputs[second]:.2f})")
-        self.hint_label.setText("")

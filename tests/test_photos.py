@@ -1,0 +1,247 @@
+"""core.photo and ``predict`` on photos: pictures made from MNIST's test digits as a phone would
+take them (app.readbench.photo_of: uneven light, a shadow, noise, JPEG), EXIF orientations 1-8,
+light ink on dark paper, four-digit numbers with touching digits, and pictures that hold no digit
+(blank, a page of text, a solid blotch), each refused in one sentence."""
+import re
+from collections import deque
+
+import numpy as np
+import pytest
+
+from app.images import read_grey_levels
+from app.readbench import ORIENTATIONS, photo_of, save_jpeg
+from core.config import preset
+from core.model_io import save_model
+from core.photo import (
+    NotADigit,
+    clean,
+    label,
+    otsu,
+    read_digit,
+    read_number,
+    split_columns,
+)
+from core.train import Trainer
+from tests.test_cli import run
+
+NUMBER = re.compile(r"^(?P<path>.+): (?P<number>\d+) \((?P<p>[01]\.\d\d( [01]\.\d\d)*)\)$")
+
+
+@pytest.fixture(scope="module")
+def net(mnist):
+    """The fast network after one epoch on 20,000 images (about 96%)."""
+    trainer = Trainer(mnist.limit(20_000, 1000), preset("fast").replace(epochs=1))
+    for _ in trainer.run():
+        pass
+    return trainer.net
+
+
+@pytest.fixture(scope="module")
+def sure(mnist, net):
+    """Indices of test digits the network reads right as 28x28 images, 200 of them."""
+    right = np.flatnonzero(net.predict(mnist.x_test[:400]) == mnist.y_test[:400])
+    return right[:200]
+
+
+def digit(mnist, i):
+    return mnist.x_test[i].reshape(28, 28)
+
+
+# --- the pieces -------------------------------------------------------------------------------
+
+
+def flood_fill_labels(mask):
+    """An independent oracle: 8-connected pieces by breadth-first search, pixel by pixel."""
+    seen = np.zeros(mask.shape, dtype=int)
+    n = 0
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        n += 1
+        seen[start] = n
+        queue = deque([start])
+        while queue:
+            r, c = queue.popleft()
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < mask.shape[0] and 0 <= cc < mask.shape[1] and mask[rr, cc] and not seen[rr, cc]:
+                        seen[rr, cc] = n
+                        queue.append((rr, cc))
+    return seen, n
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_labelling_finds_the_pieces_a_flood_fill_finds(seed):
+    """Random masks (sparse to dense, with diagonals, spirals of runs): the same partition into
+    pieces as a breadth-first flood fill, up to the pieces' numbering."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((40, 57)) < [0.1, 0.3, 0.45, 0.55, 0.6, 0.7][seed]
+    labels, n = label(mask)
+    expected, m = flood_fill_labels(mask)
+    assert n == m
+    assert ((labels > 0) == mask).all()
+    pairs = set(zip(labels[mask], expected[mask]))
+    assert len(pairs) == n  # one-to-one
+
+
+def test_otsu_splits_two_levels_between_them():
+    values = np.concatenate([np.full(900, 0.05), np.full(100, 0.7)])
+    t, contrast = otsu(values)
+    assert 0.05 < t < 0.7 and contrast == pytest.approx(0.65, abs=0.01)
+
+
+def test_a_wide_group_is_cut_where_the_ink_is_thinnest():
+    ink = np.zeros((20, 30))
+    ink[:, 2:12] = 1
+    ink[:, 17:28] = 1
+    ink[10, 12:17] = 0.3  # a thin bridge: two digits touching
+    assert split_columns(ink, 20.0) == [(0, 14), (14, 30)] or split_columns(ink, 20.0)[0][1] in range(12, 17)
+    assert split_columns(ink[:, :14], 20.0) == [(0, 14)]
+
+
+# --- photos of single digits ------------------------------------------------------------------
+
+
+def test_phone_style_photos_are_read_as_the_originals(mnist, net, sure, tmp_path):
+    """60 photos (uneven light, a shadow, noise, JPEG, every eighth light on dark), read back
+    through Qt: at least 57 read as the network reads the 28x28 digit."""
+    rng = np.random.default_rng(1)
+    right = 0
+    for j, i in enumerate(sure[:60]):
+        grey = photo_of([digit(mnist, i)], rng, (640, 480), light_ink=j % 8 == 7)
+        path = save_jpeg(tmp_path / f"p{j}.jpg", grey, quality=70)
+        _, stages = read_digit(read_grey_levels(str(path)))
+        right += int(net.predict(stages.x[None])[0] == mnist.y_test[i])
+    assert right >= 57
+
+
+def test_the_paper_is_not_taken_for_ink(mnist, sure):
+    """Under a shadow and uneven light the ink box is the digit's, not the whole picture."""
+    grey = photo_of([digit(mnist, sure[0])], np.random.default_rng(2), (800, 600))
+    photo = clean(grey)
+    rows = np.flatnonzero(photo.labels.any(axis=1))
+    assert rows[-1] - rows[0] < 0.7 * photo.labels.shape[0]
+    assert not photo.light_ink
+
+
+def test_light_ink_on_dark_paper(mnist, net, sure):
+    grey = photo_of([digit(mnist, sure[1])], np.random.default_rng(3), (600, 600), light_ink=True)
+    photo, stages = read_digit(grey)
+    assert photo.light_ink
+    assert net.predict(stages.x[None])[0] == mnist.y_test[sure[1]]
+
+
+@pytest.mark.parametrize("orientation", [1, *ORIENTATIONS])
+def test_exif_orientations_are_applied(mnist, tmp_path, orientation):
+    """A picture stored turned with EXIF orientation 1-8 is read upright: the grey levels equal
+    the upright picture's, up to JPEG's loss."""
+    grey = photo_of([digit(mnist, 0)], np.random.default_rng(orientation), (240, 160))
+    path = save_jpeg(tmp_path / f"o{orientation}.jpg", grey, orientation, quality=95)
+    read = read_grey_levels(str(path))
+    assert read.shape == grey.shape
+    assert np.abs(read.astype(int) - grey).mean() < 3
+
+
+def test_a_turned_photo_is_read_as_the_upright_one(mnist, net, sure, tmp_path):
+    i = sure[2]
+    grey = photo_of([digit(mnist, i)], np.random.default_rng(4), (640, 480))
+    path = save_jpeg(tmp_path / "turned.jpg", grey, orientation=6)
+    _, stages = read_digit(read_grey_levels(str(path)))
+    assert net.predict(stages.x[None])[0] == mnist.y_test[i]
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+def test_four_digit_numbers_are_read_left_to_right(mnist, net, sure):
+    """20 photos of four test digits side by side, every fourth with its digits touching: at
+    least 14 read exactly (the issue's target, 90%, is not met yet: app.readbench measures
+    86%; this guards what is reached)."""
+    rng = np.random.default_rng(5)
+    exact = 0
+    for j in range(20):
+        chosen = rng.choice(sure, 4, replace=False)
+        grey = photo_of([digit(mnist, i) for i in chosen], rng, (500, 900), touching=j % 4 == 0)
+        _, found = read_number(grey)
+        if len(found) == 4:
+            exact += int((net.predict(np.stack([s.x for s in found])) == mnist.y_test[chosen]).all())
+    assert exact >= 14, exact
+
+
+def test_two_touching_digits_are_two(mnist, sure):
+    rng = np.random.default_rng(6)
+    grey = photo_of([digit(mnist, sure[3]), digit(mnist, sure[4])], rng, (400, 600), touching=True)
+    photo = clean(grey)
+    _, found = read_number(grey)
+    assert len(found) == 2
+    assert photo.labels.max() >= 1
+
+
+def test_read_digit_says_a_number_is_a_number(mnist, sure):
+    grey = photo_of([digit(mnist, i) for i in sure[5:9]], np.random.default_rng(7), (500, 900))
+    with pytest.raises(NotADigit, match="4 digits side by side, a number: 'predict --number'"):
+        read_digit(grey)
+
+
+# --- honest failure ---------------------------------------------------------------------------
+
+
+def page_of_text():
+    from PIL import Image, ImageDraw, ImageFont
+    page = Image.new("L", (700, 900), 235)
+    pen = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=20)
+    for r in range(25):
+        pen.text((30, 30 + 33 * r), "The quick brown fox jumps over the lazy dog", fill=30, font=font)
+    return np.asarray(page)
+
+
+@pytest.mark.parametrize("grey,reason", [
+    (np.full((500, 400), 231, np.uint8), "it holds no ink (is it blank?)"),
+    (np.clip(np.random.default_rng(0).normal(200, 6, (600, 600)), 0, 255).astype(np.uint8),
+     "it holds no ink (is it blank?)"),
+    (page_of_text(), "separate marks, more like text or a photo than digits"),
+    (np.pad(np.full((70, 60), 20, np.uint8), 200, constant_values=220), "a solid blotch"),
+], ids=["blank", "noisy blank", "text", "blotch"])
+def test_pictures_without_a_digit_say_so(grey, reason):
+    for read in (read_digit, read_number):
+        with pytest.raises(NotADigit, match=re.escape(reason)):
+            read(grey)
+
+
+# --- predict --number -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model(net, tmp_path_factory):
+    path = tmp_path_factory.mktemp("numbers") / "brain.npz"
+    save_model(path, net)
+    return path
+
+
+def test_predict_number_prints_the_number_and_each_digits_probability(mnist, model, sure, tmp_path):
+    """A photographed year and a blank photo: the year's line, 'year.jpg: 2026 (p p p p)', the
+    blank's one error sentence, and exit status 2 at the end."""
+    year = [next(i for i in sure if mnist.y_test[i] == d) for d in (2, 0, 2, 6)]
+    grey = photo_of([digit(mnist, i) for i in year], np.random.default_rng(8), (600, 1000))
+    path = save_jpeg(tmp_path / "year.jpg", grey, orientation=8)
+    blank = save_jpeg(tmp_path / "blank.jpg", np.full((300, 300), 225, np.uint8))
+    result = run("predict", "--number", model, path, blank)
+    assert result.returncode == 2
+    match = NUMBER.match(result.stdout.strip())
+    assert match and match["path"] == str(path), result.stdout
+    assert match["number"] == "2026" and len(match["p"].split()) == 4
+    assert result.stderr.strip() == f"error: no number in image '{blank}': it holds no ink (is it blank?)"
+
+
+def test_predict_of_a_photo_of_a_digit(mnist, model, sure, tmp_path):
+    i = sure[10]
+    grey = photo_of([digit(mnist, i)], np.random.default_rng(9), (900, 700))
+    path = save_jpeg(tmp_path / "digit.jpg", grey, orientation=3)
+    text = save_jpeg(tmp_path / "text.jpg", page_of_text())
+    result = run("predict", model, path, text)
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"{path}: {mnist.y_test[i]} (")
+    assert result.stderr.startswith(f"error: no digit in image '{text}': it holds ")
+    assert len(result.stderr.splitlines()) == 1
