@@ -6,7 +6,7 @@ moment looked at — live or a past one — the test digit, whether the drawing 
 selected neuron). Panels are renderers of (the run at the moment, the view): every change of the
 view goes through ``_set_view``, which validates it once and redraws what depends on it. While a
 worker runs (driving the trainer in its own process, ``core.child``, or on its thread), a timer
-(75 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
+(25 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
 reaches the window from the worker, and the window never reads the live trainer.
 """
 from __future__ import annotations
@@ -56,12 +56,13 @@ from core.train import Snapshot, Trainer
 # redraw). Training on a thread, every cycle the GUI thread spends comes out of training: all
 # panels at 25 Hz kept 63% of headless throughput, one group a frame at 20 Hz 87-89%, at 15 Hz
 # 91-94% (python -m app.bench), so a thread gets 15 frames a second. Training in its own
-# process, the window's cycles cost it nothing while a core is free for each: frames come at
-# 75 Hz, so each group is repainted 25 times a second (96% of headless, GUI lateness p99 10 ms
-# on an otherwise idle 2-core machine; one frame is at most one group, about 3 ms of the cost
-# curves, 6 ms of the weights or 10 ms of the activations with the inspector).
+# process, 25 frames a second (each group 8 times a second) kept 92-102% of headless, GUI
+# lateness p99 7-10 ms; 75 frames a second (each group 25 times) 85-96%, p99 9-10 ms: on this
+# 2-CPU machine the window's painting still costs the child some speed, so 25 it is. One frame
+# is at most one group: about 3 ms of the cost curves, 6 ms of the weights, 10 ms of the
+# activations with the inspector.
 FRAME_MS = 66
-FRAME_MS_PROCESS = 13
+FRAME_MS_PROCESS = 40
 # The test digits that excite a neuron most, at a past moment, are searched for once the moment
 # shown has rested this long, longer while training runs (a search for a neuron of layer 2 of
 # 'fast' is a forward pass of the test set through layer 1, about 40 ms of the GUI thread; of
@@ -538,7 +539,7 @@ class MainWindow(QMainWindow):
         Painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
         worker also needs), so each frame repaints one group of panels in turn: the cost
         curves, the weights, the activations with the inspector and the pad. Each group updates
-        about five times a second with a training thread, 25 times with a training process;
+        about five times a second with a training thread, eight times with a training process;
         ``everything`` draws all at once (when a run ends).
         A past moment shown stays as it is: only the curves, the timeline and the status grow
         (once a moment chosen on the timeline has been drawn, see ``_on_moment_chosen``)."""
