@@ -42,7 +42,7 @@ from app.panels.weights import WeightsPanel
 from app.state import Run, View
 from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
-from core.child import ChildDied, TrainerProcess
+from core.child import TrainerProcess
 from core.config import TrainConfig
 from core.data import Dataset, load_mnist
 from core.errors import UserError
@@ -99,8 +99,9 @@ class MainWindow(QMainWindow):
                  data: Dataset | None = None, process: bool = True):
         """``data``, if given, is used as it is (already loaded: tests, the benchmarks);
         otherwise MNIST is read from ``data_path`` on a thread, and ``limit`` cuts it.
-        ``process``: train in a process of its own (``core.child``), started when the window
-        is first shown or trains; False trains on a thread of this process (``--thread``)."""
+        ``process``: train in a process of its own (``core.child``), started (on a thread)
+        when the window is first shown, else by the first run; False trains on a thread of this
+        process (``--thread``)."""
         super().__init__()
         self.setWindowTitle("Watch a network learn")
         self.settings = settings
@@ -251,7 +252,7 @@ class MainWindow(QMainWindow):
         if self.use_process:
             self.trainer_process = TrainerProcess(data)
             if self.isVisible():
-                self._start_process()
+                self.trainer_process.prestart()  # ahead of Train, so the first batch comes at once
         self.activations.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
         self.evaluation.set_images(data.x_test)
@@ -261,18 +262,6 @@ class MainWindow(QMainWindow):
             self._new_run()
         self._update_controls()
         self.data_ready.emit()
-
-    def _start_process(self) -> None:
-        """Start the training process ahead of Train, so the first batch comes at once; a
-        process that cannot start is reported, and training falls back to a thread."""
-        if self.trainer_process is None or self.trainer_process.alive:
-            return
-        try:
-            self.trainer_process.start()
-        except (OSError, ChildDied) as exc:
-            self.show_error(f"the training process cannot start ({exc}); training runs in the "
-                            f"window's own process instead")
-            self.trainer_process = None
 
     @Slot(str)
     def _on_data_failed(self, message: str) -> None:
@@ -369,8 +358,6 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.run.ensure_moment()  # a run stopped inside an epoch: its last weights are kept
-        if self.trainer_process is not None and not self.trainer_process.alive:
-            self._start_process()  # not shown yet, or the last one died
         worker = TrainingRun(self.run.trainer, self.mailbox, self.trainer_process)
         worker.ended.connect(self._on_run_ended)
         worker.inspect(*self.selection)
@@ -905,7 +892,7 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self.trainer_process is not None and not self.trainer_process.alive:
-            QTimer.singleShot(0, self._start_process)  # after the first paint: it copies the data
+            self.trainer_process.prestart()  # ahead of Train, so the first batch comes at once
         if self._settle_layout:
             self._settle_layout = False
             layout.settle(self)

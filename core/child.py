@@ -76,7 +76,8 @@ class TrainerProcess:
         self._process = None
         self._commands = self._reports = None
         self._memory: shared_memory.SharedMemory | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one message at a time
+        self._starting = threading.Lock()  # one start at a time: the window's, or a run's
         self.started_at = 0.0
         self.ready_seconds: float | None = None  # from start to the child's "ready"
         self.pid: int | None = None
@@ -86,10 +87,26 @@ class TrainerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
 
+    def prestart(self) -> None:
+        """Start the child on a thread of its own, so the caller (the window, just shown) does
+        not wait the ~0.2 s of copying the data and spawning; a run that comes meanwhile waits
+        for it in ``start``, and a child that cannot start is said by that run."""
+        threading.Thread(target=self._start_quietly, name="start-training", daemon=True).start()
+
+    def _start_quietly(self) -> None:
+        try:
+            self.start()
+        except OSError:
+            pass  # said by the run that needs the child
+
     def start(self) -> None:
-        """Start the child unless it runs already (after a death, a new one)."""
-        if self.alive:
-            return
+        """Start the child unless it runs already (after a death, a new one); OSError if the
+        system cannot."""
+        with self._starting:
+            if not self.alive:
+                self._start()
+
+    def _start(self) -> None:
         self._release()
         self.started_at, self.ready_seconds = time.monotonic(), None
         spec = self._shared_spec() if self.share else None
@@ -180,6 +197,10 @@ class TrainerProcess:
 
     def close(self, timeout: float = 1.0) -> None:
         """End the child (asked first, then killed) and free the shared memory."""
+        with self._starting:  # a start under way finishes first
+            self._close(timeout)
+
+    def _close(self, timeout: float) -> None:
         if self.alive:
             try:
                 self.send("quit")
@@ -300,6 +321,10 @@ def train_in_child(process: TrainerProcess, trainer: Trainer, control: RemoteCon
     recovery = _Recovery(trainer, fields, arrays)
     try:
         process.start()
+    except OSError as exc:
+        return (f"the training process cannot start ({exc}); start the program with --thread "
+                f"to train in the window's own process")
+    try:
         with control.opening() as asked:
             process.send("run", {"state": fields, **asked}, arrays)
     except ChildDied as exc:

@@ -412,3 +412,22 @@ def test_a_child_whose_window_is_gone_ends_by_itself(data):
             assert process.exitcode == 0
         finally:
             child.close()
+
+
+def test_a_child_that_cannot_start_is_said_in_one_sentence(data, monkeypatch):
+    import core.child
+
+    class NoProcesses:
+        def Pipe(self, duplex):
+            raise OSError("[Errno 11] Resource temporarily unavailable")
+
+    monkeypatch.setattr(core.child.multiprocessing, "get_context", lambda method: NoProcesses())
+    child = TrainerProcess(data)
+    child.prestart()  # the window's: quiet, the run says it
+    trainer = Trainer(data, FAST)
+    failure = train_in_child(child, trainer, RemoteControl(child), Collect())
+    assert failure == ("the training process cannot start ([Errno 11] Resource temporarily "
+                       "unavailable); start the program with --thread to train in the window's "
+                       "own process")
+    assert trainer.step == 0 and not child.alive
+    child.close()
