@@ -19,3 +19,15 @@ def mnist():
 def small_mnist(mnist):
     """2,000 training and 1,000 test images: enough to see learning, quick to train."""
     return mnist.limit(2000, 1000)
+
+
+@pytest.fixture(scope="session")
+def fast_net(mnist):
+    """The fast network after one epoch on 20,000 images (about 96% right): for tests that
+    read digits with a trained network and compare, not for tests of training."""
+    from core.config import preset
+    from core.train import Trainer
+    trainer = Trainer(mnist.limit(20_000, 1000), preset("fast").replace(epochs=1))
+    for _ in trainer.run():
+        pass
+    return trainer.net

@@ -10,7 +10,6 @@ import pytest
 
 from app.images import read_grey_levels
 from app.readbench import ORIENTATIONS, photo_of, save_jpeg
-from core.config import preset
 from core.model_io import save_model
 from core.photo import (
     NotADigit,
@@ -21,19 +20,14 @@ from core.photo import (
     read_number,
     split_columns,
 )
-from core.train import Trainer
 from tests.test_cli import run
 
 NUMBER = re.compile(r"^(?P<path>.+): (?P<number>\d+) \((?P<p>[01]\.\d\d( [01]\.\d\d)*)\)$")
 
 
 @pytest.fixture(scope="module")
-def net(mnist):
-    """The fast network after one epoch on 20,000 images (about 96%)."""
-    trainer = Trainer(mnist.limit(20_000, 1000), preset("fast").replace(epochs=1))
-    for _ in trainer.run():
-        pass
-    return trainer.net
+def net(fast_net):
+    return fast_net
 
 
 @pytest.fixture(scope="module")

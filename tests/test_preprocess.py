@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.config import preset
 from core.preprocess import (
     BOX,
     CENTRE,
@@ -20,7 +19,6 @@ from core.preprocess import (
     ink_from_image,
     preprocess,
 )
-from core.train import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +29,8 @@ def digits(mnist):
 
 
 @pytest.fixture(scope="module")
-def net(mnist):
-    """The fast network after one epoch on 10,000 images (about 95% right: enough to compare)."""
-    trainer = Trainer(mnist.limit(10_000, 1000), preset("fast").replace(epochs=1))
-    for _ in trainer.run():
-        pass
-    return trainer.net
+def net(fast_net):
+    return fast_net
 
 
 def assert_valid(stages: Stages, shape):
