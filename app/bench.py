@@ -255,6 +255,7 @@ def count_draws(window) -> dict[str, int]:
 
 def wait_ready(child, timeout: float = 60.0) -> None:
     """Until the training process has said it is ready (it says so once, first)."""
+    child.start()  # waits for the window's start on its thread, if one is under way
     deadline = time.monotonic() + timeout
     while child.ready_seconds is None and time.monotonic() < deadline:
         child.receive(0.1, 1 << 16)
