@@ -9,9 +9,10 @@ Three measurements, in one run, with the BLAS thread count printed:
    probe records how late each of its ticks fires; the median, p99 and max are printed, with
    how often each group of panels was repainted.
 3. Training throughput in the window against headless: samples per second of the same
-   training (same preset, seed, data, threads), once through ``core.train.Trainer`` alone and
-   once in the window with every panel live; the ratio is printed. 2 and 3 are measured side
-   by side with the trainer in a process of its own (the default) and on a thread
+   training (same preset, seed, data, threads) through ``core.train.Trainer`` alone and in
+   the window with every panel live, in alternating rounds; the ratio of the medians is
+   printed. 2 and 3 are measured side by side with the trainer in a process of its own (the
+   default) and on a thread
    (``--thread``), and for the process also: the child's start until it is ready, Train
    pressed until the first batch is in the mailbox, and Stop pressed mid-epoch until the run
    is over (median and max of several).
@@ -53,6 +54,8 @@ def build_parser():
     parser = Parser(prog="python -m app.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs of 'fast' to train (default 3)")
     parser.add_argument("--launches", type=int, default=5, help="launches timed (default 5)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of headless, process and thread training compared (default 3)")
     parser.add_argument("--history-epochs", type=int, default=15,
                         help="epochs of 'fast' whose history is measured and scrubbed (default 15)")
     parser.add_argument("--first-paint-probe", type=float, help=argparse.SUPPRESS)  # internal
@@ -63,17 +66,18 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.first_paint_probe is not None:
         return first_paint_probe(args.first_paint_probe)
-    if args.epochs < 1 or args.launches < 1 or args.history_epochs < 1:
-        print("error: --epochs, --launches and --history-epochs must be at least 1", file=sys.stderr)
+    if min(args.epochs, args.launches, args.history_epochs, args.rounds) < 1:
+        print("error: --epochs, --launches, --history-epochs and --rounds must be at least 1",
+              file=sys.stderr)
         return 2
     print_setup()
     bench_launch(args.launches)
-    bench_training(args.epochs)
+    bench_training(args.epochs, args.rounds)
     bench_control()
     bench_pad(args.epochs)
     path = bench_history(args.history_epochs)
     bench_scrub(path)
-    bench_training(args.epochs, scrub=True)
+    bench_training(args.epochs, args.rounds, scrub=True)
     return 0
 
 
@@ -134,12 +138,14 @@ def first_paint_probe(started: float) -> int:
 # --- 2 and 3. lateness and throughput ---------------------------------------------------------------
 
 
-def bench_training(epochs: int, scrub: bool = False) -> None:
-    """Lateness with the probe running; throughput in a second run without it (a 10 ms probe
-    wakes the GUI thread a hundred times a second and would itself take the GIL from a
-    worker thread); headless between the two, so slow drift of the machine cannot favour
-    either. Both for a training process and a training thread. With ``scrub``, the timeline
-    jumps to a random moment ten times a second meanwhile."""
+def bench_training(epochs: int, rounds: int, scrub: bool = False) -> None:
+    """Lateness in one run of each kind with the probe running; throughput in runs without it
+    (a 10 ms probe wakes the GUI thread a hundred times a second and would itself take the GIL
+    from a worker thread). Throughput is measured in ``rounds`` rounds, each training headless,
+    then in a window with a process, then in a window with a thread, so slow drift of the
+    machine (whose epochs vary by several per cent from one to the next) favours none; the
+    ratio of the medians of all epochs is printed, with the range of the rounds' ratios. With
+    ``scrub``, the timeline jumps to a random moment ten times a second meanwhile."""
     from PySide6.QtWidgets import QApplication
 
     from app import theme
@@ -152,23 +158,32 @@ def bench_training(epochs: int, scrub: bool = False) -> None:
     _qt_app = QApplication.instance() or QApplication(sys.argv[:1])  # alive until we return
     theme.configure()
 
-    results = {}
-    for process in (True, False):
-        lateness, _, rates = train_in_window(config, probe=True, scrub=scrub, process=process)
-        headless = [r.samples_per_sec for r in Trainer(data, config).run() if isinstance(r, EpochReport)]
-        _, in_window, _ = train_in_window(config, probe=False, scrub=scrub, process=process)
-        results[process] = lateness, statistics.median(headless), statistics.median(in_window), rates
+    lateness = {process: train_in_window(config, probe=True, scrub=scrub, process=process)
+                for process in (True, False)}
+    speeds = {"headless": [], True: [], False: []}
+    ratios = {True: [], False: []}
+    for _ in range(rounds):
+        head = [r.samples_per_sec for r in Trainer(data, config).run() if isinstance(r, EpochReport)]
+        speeds["headless"] += head
+        for process in (True, False):
+            _, in_window, _ = train_in_window(config, probe=False, scrub=scrub, process=process)
+            speeds[process] += in_window
+            ratios[process].append(statistics.median(in_window) / statistics.median(head))
 
     what = "while the timeline jumps to a random moment 10 times a second" if scrub else \
         "every panel live"
-    print(f"\n'fast' trained {epochs} epochs in the window, {what}:")
+    head = statistics.median(speeds["headless"])
+    print(f"\n'fast' trained {epochs} epochs in the window, {what} ({rounds} rounds of headless, "
+          f"process, thread):")
     for process in (True, False):
-        lateness, head, win, rates = results[process]
-        late = np.array(lateness)
+        late, _, rates = lateness[process]
+        late = np.array(late)
+        win = statistics.median(speeds[process])
         print(f"  {'in a process' if process else 'on a thread '}: GUI lateness ({len(late)} ticks of a "
               f"{PROBE_MS} ms timer) median {np.median(late):.1f} ms, p99 {np.percentile(late, 99):.1f} ms, "
               f"max {late.max():.1f} ms; panels repainted {rates}; throughput headless {head:,.0f} "
-              f"samples/s, in the window {win:,.0f} -> {win / head:.0%} of headless", flush=True)
+              f"samples/s, in the window {win:,.0f} -> {win / head:.0%} of headless (rounds "
+              f"{min(ratios[process]):.0%}-{max(ratios[process]):.0%})", flush=True)
     print("  (targets with a process: throughput >= 95% of headless, p99 <= 10 ms, max <= 30 ms, "
           "every panel >= 25 Hz)", flush=True)
 

@@ -52,15 +52,14 @@ from core.inspect import top_exciting
 from core.model_io import load_run, save_model
 from core.train import Snapshot, Trainer
 
-# Redraw period while training, each frame repainting one of three groups of panels (see
-# redraw). Training on a thread, every cycle the GUI thread spends comes out of training: all
-# panels at 25 Hz kept 63% of headless throughput, one group a frame at 20 Hz 87-89%, at 15 Hz
-# 91-94% (python -m app.bench), so a thread gets 15 frames a second. Training in its own
-# process, 25 frames a second (each group 8 times a second) kept 92-102% of headless, GUI
-# lateness p99 7-10 ms; 75 frames a second (each group 25 times) 85-96%, p99 9-10 ms: on this
-# 2-CPU machine the window's painting still costs the child some speed, so 25 it is. One frame
-# is at most one group: about 3 ms of the cost curves, 6 ms of the weights, 10 ms of the
-# activations with the inspector.
+# Redraw period while training. Training on a thread, every cycle the GUI thread spends comes
+# out of training: all panels at 25 Hz kept 63% of headless throughput, one group of panels a
+# frame (see redraw) at 20 Hz 87-89%, at 15 Hz 91-94% (python -m app.bench), so a thread gets
+# 15 frames a second, each repainting one group. Training in its own process, every panel is
+# repainted every frame, 25 times a second: about 11 ms of the GUI thread a frame (4 ms feeding
+# the panels, the rest Qt painting them), on the other core. (Before the child wrote its
+# reports from a thread of its own, core.child._Outgoing, the child waited for the window to
+# read each snapshot and this cost 8% of its throughput.)
 FRAME_MS = 66
 FRAME_MS_PROCESS = 40
 # The test digits that excite a neuron most, at a past moment, are searched for once the moment
@@ -69,7 +68,7 @@ FRAME_MS_PROCESS = 40
 # layer 1, 2 ms), and the last TOP_CACHE searches are kept.
 TOP_DELAY_MS = 80
 TOP_DELAY_TRAINING_MS = 300
-GROUPS = 3  # of panels, one repainted a frame while training: cost; weights; the rest
+GROUPS = 3  # of panels, repainted in turn while training on a thread: cost; weights; the rest
 TOP_CACHE = 64
 
 
@@ -112,7 +111,8 @@ class MainWindow(QMainWindow):
         self.use_process = process
         self.trainer_process: TrainerProcess | None = None  # the child, once the data is here
         self.error_box: QMessageBox | None = None
-        self._frame = 0  # redraws so far: which group of panels paints next
+        self._frame = 0  # groups of panels drawn so far: which paints next
+        self._groups_a_frame = 1  # GROUPS while the run trains in a process
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
         self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
         self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
@@ -365,7 +365,9 @@ class MainWindow(QMainWindow):
         worker.start(paused=paused, steps=steps)
         if steps:
             self.run.paused(True, stepped=True)
-        self.timer.start(FRAME_MS if worker.worker.process is None else FRAME_MS_PROCESS)
+        in_process = worker.worker.process is not None
+        self._groups_a_frame = GROUPS if in_process else 1
+        self.timer.start(FRAME_MS_PROCESS if in_process else FRAME_MS)
         self._update_controls()
         self._update_status()
 
@@ -490,7 +492,7 @@ class MainWindow(QMainWindow):
             return
         self.view = dataclasses.replace(self.view, moment=index).checked(
             self.run.live.sizes, len(self.data.x_test), len(self.run.history))
-        self._behind = GROUPS  # frames until every group has drawn the moment chosen
+        self._behind = -(-GROUPS // self._groups_a_frame)  # frames until every group has drawn it
         self.cost.set_cursor(self.run.at(self.view.moment)[2])
         self._update_status()
 
@@ -523,11 +525,11 @@ class MainWindow(QMainWindow):
     def redraw(self, everything: bool = False) -> None:
         """Empty the mailbox: called by the timer while a run is alive.
 
-        Painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
-        worker also needs), so each frame repaints one group of panels in turn: the cost
-        curves, the weights, the activations with the inspector and the pad. Each group updates
-        about five times a second with a training thread, eight times with a training process;
-        ``everything`` draws all at once (when a run ends).
+        With a training process every frame repaints every panel. With a training thread,
+        painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
+        trainer also needs), so each frame repaints one group of panels in turn: the cost
+        curves, the weights, the activations with the inspector and the pad, each about five
+        times a second. ``everything`` draws all at once (when a run ends).
         A past moment shown stays as it is: only the curves, the timeline and the status grow
         (once a moment chosen on the timeline has been drawn, see ``_on_moment_chosen``)."""
         run = self.run
@@ -543,11 +545,14 @@ class MainWindow(QMainWindow):
                 draw()
             self._behind = 0
         elif live or self._behind:
-            groups[self._frame % len(groups)]()
+            for _ in range(self._groups_a_frame):
+                groups[self._frame % len(groups)]()
+                self._frame += 1
             self._behind = max(self._behind - 1, 0)
-        elif self._frame % len(groups) == 0:
-            self._draw_cost()
-        self._frame += 1
+        else:
+            if self._frame % len(groups) == 0:
+                self._draw_cost()
+            self._frame += self._groups_a_frame
         self._update_status()
 
     def _clear_pending(self) -> None:

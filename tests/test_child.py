@@ -195,28 +195,34 @@ def test_the_child_imports_numpy_and_core_only(process):
     assert not set(process.modules) & {"PySide6", "pyqtgraph", "app", "tensorflow", "PIL", "pytest"}
 
 
+def stream_here(trainer, control, box) -> str:
+    stream(trainer, control, box, lambda: None)
+    return ""
+
+
+def train_in_child_of(process):
+    return lambda trainer, control, box: train_in_child(process, trainer, control, box)
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_a_run_in_the_child_gives_the_weights_of_the_same_run_in_a_thread(process, data, name):
     """Stopped mid-epoch, then run again to the end: steps, costs, moments and weights agree."""
     config = CONFIGS[name]
     here, there = Trainer(data, config), Trainer(data, config)
     local, remote = Collect(), Collect()
-    control = Control()
-    local.on_batch = lambda step: control.stop() if step >= 25 else None
-    stream(here, control, local, lambda: None)
+    stop_at = here.batches_per_epoch * 5 // 4  # a quarter into the second epoch
+    for trainer, box, control, train in ((here, local, Control(), stream_here),
+                                         (there, remote, RemoteControl(process), train_in_child_of(process))):
+        control.pause()
+        control.step(stop_at)  # then it waits, paused, for the stop
+        box.on_batch = lambda step, control=control: control.stop() if step == stop_at else None
+        assert train(trainer, control, box) == ""
+        assert trainer.step == stop_at and trainer.epoch == 1 < config.epochs
+        box.on_batch = None
     stream(here, Control(), local, lambda: None)
-
-    remote_control = RemoteControl(process)
-    remote.on_batch = lambda step: remote_control.stop() if step >= 25 else None
-    assert train_in_child(process, there, remote_control, remote) == ""
-    stopped_at = there.step
-    assert 25 <= stopped_at < there.batches_per_epoch * 2 and there.epoch < config.epochs
-    remote.on_batch = None
     assert train_in_child(process, there, RemoteControl(process), remote) == ""
 
     assert same_weights(here, there) and here.step == there.step and there.epoch == config.epochs
-    # the thread stopped at the first batch past 25, the child a few batches later: the
-    # records differ in how they were cut, not in what they hold
     assert remote.steps == list(range(1, there.step + 1)) == local.steps
     assert np.array_equal(np.float32(local.costs), np.float32(remote.costs))
     assert [e.test_accuracy for e in remote.epochs] == [e.test_accuracy for e in local.epochs]
@@ -431,3 +437,56 @@ def test_a_child_that_cannot_start_is_said_in_one_sentence(data, monkeypatch):
                        "own process")
     assert trainer.step == 0 and not child.alive
     child.close()
+
+
+def test_the_child_writes_its_reports_without_waiting_for_the_window_to_read():
+    """``_Outgoing``: a message is queued at once even when the pipe is full and nobody reads;
+    the messages come out whole and in order once the window reads; after the window's end
+    closes, the next message raises (so the child ends)."""
+    from multiprocessing import Pipe
+
+    from core.child import _Outgoing
+    reader, writer = Pipe(duplex=False)
+    out = _Outgoing(writer)
+    big = [np.full(300_000, i, np.float32) for i in range(4)]  # 1.2 MB each, more than a pipe holds
+    done = threading.Event()
+    threading.Thread(target=lambda: ([wire.send(out, "progress", {"i": i}, {"a": a}) for i, a in enumerate(big)],
+                                     done.set()), daemon=True).start()
+    assert done.wait(WAIT)  # queued, none read yet
+    assert out.busy
+    for i, a in enumerate(big):
+        message = wire.receive(reader, 1 << 24)
+        assert message.fields == {"i": i} and np.array_equal(message.arrays["a"], a)
+    out.close()
+    assert not out.busy
+
+    reader, writer = Pipe(duplex=False)
+    out = _Outgoing(writer)
+    reader.close()  # the window is gone
+    wire.send(out, "top", {})  # queued: its write fails on the writer's thread
+    out.close()  # waits for that
+    with pytest.raises(OSError):
+        wire.send(out, "top", {})
+
+
+def test_a_snapshot_due_while_the_last_is_unwritten_goes_with_the_next(data):
+    """``_Sender``: while the window has not read the last message, a snapshot due is skipped
+    and its batches go with the next one: none is lost, none is repeated."""
+    from core.child import _Sender
+    from core.train import BatchReport
+
+    class Slow:
+        busy = False
+        sent: list = []
+
+        def send_bytes(self, data):
+            self.sent.append(wire.decode(data))
+
+    reports, trainer = Slow(), Trainer(data, FAST)
+    sender = _Sender(reports, trainer)
+    for step in (1, 2, 3):
+        reports.busy = step == 2  # the second snapshot falls while the first is unwritten
+        sender.post_batch(BatchReport(epoch=1, epochs=2, batch=step, batches=24, step=step, cost=1.0 / step,
+                                      lr=0.001, samples_per_sec=1.0))
+        sender.post_snapshot(trainer.snapshot())
+    assert [list(m.arrays["steps"]) for m in reports.sent] == [[1], [2, 3]]

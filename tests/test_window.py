@@ -239,6 +239,28 @@ def test_a_thread_and_a_process_train_the_same_weights(qtbot, tmp_path):
     assert np.array_equal(ha.costs, hb.costs) and [m.step for m in ha.moments] == [m.step for m in hb.moments]
 
 
+@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
+def test_a_frame_repaints_every_panel_with_a_process_one_group_with_a_thread(qtbot, tmp_path, process):
+    """A training process leaves the GUI thread free to draw everything each frame; a training
+    thread shares the GIL, so the frames take the three groups of panels in turn."""
+    window = make_window(qtbot, tmp_path / "s.ini", process=process)
+    window.form.epochs.setValue(500)
+    window.train()
+    window.timer.stop()  # the frames are ours to make
+    drawn = {"cost": 0, "weights": 0, "activations": 0}
+    for name in drawn:
+        draw = getattr(window, f"_draw_{name}")
+        setattr(window, f"_draw_{name}", lambda *a, name=name, draw=draw: (drawn.__setitem__(name, drawn[name] + 1),
+                                                                            draw(*a)))
+    for _ in range(3):
+        window.redraw()
+    assert drawn == ({"cost": 3, "weights": 3, "activations": 3} if process else
+                     {"cost": 1, "weights": 1, "activations": 1})
+    with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+        window.stop()
+    window.close()
+
+
 def test_the_window_remembers_its_settings(qtbot, tmp_path):
     path = tmp_path / "settings.ini"
     first = make_window(qtbot, path)
