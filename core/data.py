@@ -5,7 +5,8 @@ error, not a reason to look further):
 
     1. the path given by the user (``--data``): a Keras-style .npz with x_train, y_train, x_test,
        y_test, or a folder with the four IDX files of LeCun's distribution, gzipped or not
-    2. assets/mnist.npz, shipped with the program
+    2. assets/mnist.npz, shipped with the program (installed, it is core/assets/mnist.npz:
+       see pyproject.toml)
     3. ~/.keras/datasets/mnist.npz, read with np.load (never through Keras, which deletes a
        cached file whose checksum it does not expect)
     4. tf.keras.datasets.mnist.load_data(), the only place TensorFlow is imported, at that moment
@@ -23,7 +24,10 @@ import numpy as np
 from core.errors import DataError
 from core.npzio import check_readable_file, read_npz
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+CORE = Path(__file__).resolve().parent
+# MNIST shipped with the program: in assets/ beside core/ in the checkout, in core/assets/ once
+# installed (pyproject.toml puts it there, not in a folder as generic as site-packages/assets/)
+ASSETS = CORE / "assets" if (CORE / "assets").is_dir() else CORE.parent / "assets"
 KERAS_CACHE = Path.home() / ".keras" / "datasets"
 IMAGE_SHAPE = (28, 28)
 MAX_IMAGES = 1_000_000  # per split; a header claiming more is refused before reading
