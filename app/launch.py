@@ -1,5 +1,6 @@
 """``python main.py``: open the window (``--open FILE`` with a saved model in it), or make
-pictures of it without a screen: ``--screenshot PNG`` and ``--timelapse GIF`` (``app.screenshot``)."""
+pictures of it without a screen: ``--screenshot PNG`` and ``--timelapse GIF`` (``app.screenshot``).
+``dispatch`` is the whole command line, of ``main.py`` and of the installed ``watch-it-learn``."""
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,31 @@ from pathlib import Path
 from core.commandline import USER_ERROR, Parser
 
 APP_NAME = "watch-it-learn"
+COMMANDS = {"train", "evaluate", "predict", "-h", "--help"}  # everything else opens the window
+
+
+def dispatch(argv: list[str] | None = None) -> int:
+    """Hand the command line over: a command to ``app.cli`` (which loads no Qt, so it starts
+    fast), anything else to the window (``main``); 'window --help' lists the window's options.
+    ``python main.py`` runs this, and so does the installed command (pyproject.toml)."""
+    # One BLAS thread unless the user says otherwise, set before NumPy loads. At these matrix
+    # sizes a second thread gains about a quarter on an idle machine, but when anything else wants
+    # a core (the window's GUI thread, another program) OpenBLAS's spinning threads make an epoch
+    # up to fifty times slower.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["window"]:
+        argv = argv[1:]
+    elif argv and (argv[0] in COMMANDS or not argv[0].startswith("-")):
+        from app.cli import main as cli_main
+        return cli_main(argv)
+    return main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
     # what can be pictured, named where it is pictured (imported here: Qt comes with it)
     from app.timelapse import DEFAULT_FRAME_MS, TARGETS
+    from core.config import PRESETS
 
     parser = Parser(prog="main.py [window]", description="Open the window. Commands without a window: "
                     "'main.py train', 'main.py evaluate' (see 'main.py --help').",
@@ -41,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"how long each moment of --timelapse shows (default: {DEFAULT_FRAME_MS})")
     parser.add_argument("--epochs", type=int, help="epochs to train for --screenshot and "
                         "--timelapse without --open (default: 1)")
-    parser.add_argument("--preset", choices=("classic", "fast"), help="the preset to start from")
+    parser.add_argument("--preset", choices=tuple(PRESETS), help="the preset to start from")
     parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of IDX files")
     parser.add_argument("--limit", type=int, metavar="N", help="use only the first N training and test images")
     parser.add_argument("--thread", action="store_true",
@@ -128,6 +149,7 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory() as folder:  # a picture must not change the user's settings
             settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
             window = MainWindow(settings, args.data, args.limit, process=not args.thread)
+            window.confirm_discard = False  # nobody is there to answer: the network is in the picture
             return take_pictures(app, window, args)
     window = MainWindow(QSettings(), args.data, args.limit, process=not args.thread)
     if args.preset:
