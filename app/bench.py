@@ -118,6 +118,7 @@ def first_paint_probe(started: float) -> int:
     from app.window import MainWindow
     folder = tempfile.mkdtemp()
     window = MainWindow(QSettings(os.path.join(folder, "s.ini"), QSettings.IniFormat))
+    window.confirm_discard = False
 
     class FirstPaint(QObject):
         def eventFilter(self, obj, event):
@@ -202,6 +203,7 @@ def train_in_window(config, probe: bool, scrub: bool = False, process: bool = Tr
 
     window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat),
                         process=process)
+    window.confirm_discard = False
     window.resize(1600, 1000)
     window.show()
     if window.data is None:
@@ -297,6 +299,7 @@ def bench_control(repeats: int = 7) -> None:
     starts, firsts, stops = [], [], []
     for _ in range(repeats):
         window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+        window.confirm_discard = False
         window.show()
         if window.data is None:
             wait_for(window.data_ready)
@@ -347,6 +350,7 @@ def bench_pad(epochs: int) -> None:
     from core.config import preset
 
     window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    window.confirm_discard = False
     window.resize(1600, 1000)
     window.show()
     if window.data is None:
@@ -434,6 +438,7 @@ def bench_scrub(path: str, steps: int = 300) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.configure()
     window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    window.confirm_discard = False
     window.resize(1600, 1000)
     window.show()
     if window.data is None:

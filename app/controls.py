@@ -1,17 +1,24 @@
 """The training settings as a form: every field of ``core.config.TrainConfig``, a preset picker
-that fills them, and the learning rate, which may change while training runs."""
+that fills them, and the learning rate, which may change while training runs. Every row says
+in plain words what it does (its tooltip, from ``app.help.SETTINGS``), and a row whose new value
+takes effect only on Train or on Reset is marked so (``mark_pending``)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QToolButton,
     QWidget,
 )
+
+from app import help as texts
+from app import theme
 
 from core.config import PRESETS, TrainConfig
 from core.errors import ConfigError
@@ -20,13 +27,26 @@ from core.optim import OPTIMIZERS
 
 CUSTOM = "custom"
 ARCHITECTURE_FIELDS = ("layers", "hidden", "output", "loss")
+# The form's fields by TrainConfig's names: the attribute of each, and its row's label.
+ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": ("epochs", "Epochs"),
+        "hidden": ("hidden", "Hidden activation"), "output": ("output", "Output"),
+        "loss": ("loss", "Loss"), "optimizer": ("optimizer", "Optimizer"),
+        "lr_decay": ("lr_decay", "LR decay / epoch"), "momentum": ("momentum", "Momentum"),
+        "weight_decay": ("weight_decay", "Weight decay"), "batch_size": ("batch_size", "Batch size"),
+        "seed": ("seed", "Seed")}
+PENDING = "• "  # marks a row whose value is not yet the network's
 
 
 class SettingsForm(QWidget):
     """Edits a TrainConfig. ``config()`` reads it back, checked; ``lr_changed`` fires as the
-    learning rate is edited, so a running training can take it at its next batch."""
+    learning rate is edited, so a running training can take it at its next batch; ``edited``
+    after any change made by the user (a field, or a preset chosen). Space in a number field
+    commits what was typed and emits ``space_pressed`` (the window pauses or resumes), where
+    the field would otherwise take it."""
 
     lr_changed = Signal(float)
+    edited = Signal()
+    space_pressed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -55,9 +75,10 @@ class SettingsForm(QWidget):
         # room for the cost curve below them on a 720-pixel screen (see app.layout).
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(3)
-        for label, widget in (("Preset", self.preset), ("Layers", self.layers),
-                              ("Learning rate", self.lr), ("Epochs", self.epochs)):
-            form.addRow(label, widget)
+        self.labels: dict[str, QLabel] = {}  # each row's label, by TrainConfig's field names
+        form.addRow(self._label("preset", "Preset"), self.preset)
+        for name in ("sizes", "lr", "epochs"):
+            form.addRow(self._label(name, ROWS[name][1]), getattr(self, ROWS[name][0]))
         # The rest in rows that a small screen folds away (app.layout decides), so the cost
         # curve below keeps its height; a preset sets them all anyway.
         self.more_button = QToolButton()
@@ -67,23 +88,62 @@ class SettingsForm(QWidget):
         self.more_button.toggled.connect(self.set_details_visible)
         form.addRow(self.more_button)
         self._details = []
-        for label, widget in (("Hidden activation", self.hidden), ("Output", self.output),
-                              ("Loss", self.loss), ("Optimizer", self.optimizer),
-                              ("LR decay / epoch", self.lr_decay), ("Momentum", self.momentum),
-                              ("Weight decay", self.weight_decay),
-                              ("Batch size", self.batch_size), ("Seed", self.seed)):
-            form.addRow(label, widget)
+        for name in ("hidden", "output", "loss", "optimizer", "lr_decay", "momentum", "weight_decay",
+                     "batch_size", "seed"):
+            widget = getattr(self, ROWS[name][0])
+            form.addRow(self._label(name, ROWS[name][1]), widget)
             self._details.append(widget)
+        self.pending_note = QLabel()
+        self.pending_note.setWordWrap(True)
+        self.pending_note.setStyleSheet(f"color: {theme.ACCENT};")
+        self.pending_note.hide()
+        form.addRow(self.pending_note)
         self._form = form
         self.set_details_visible(True)
+        for i, (name, config) in enumerate(PRESETS.items()):
+            self.preset.setItemData(i, texts.preset_help(name, config), Qt.ToolTipRole)
 
-        self.set_config(PRESETS["fast"])
+        self.set_config(PRESETS["watch"])
         self.preset.currentTextChanged.connect(self._apply_preset)
         self.lr.valueChanged.connect(self.lr_changed)
+        space = _SpaceCommits(self)
         for widget in self._fields():
             signal = widget.textEdited if isinstance(widget, QLineEdit) else (
                 widget.currentTextChanged if isinstance(widget, QComboBox) else widget.valueChanged)
             signal.connect(self._mark_custom)
+            if isinstance(widget, QAbstractSpinBox):
+                widget.installEventFilter(space)
+
+    def _label(self, name: str, text: str) -> QLabel:
+        """A row's label, with the plain-words explanation of the setting on it and its field."""
+        label = QLabel(text)
+        tip = texts.SETTINGS[name]
+        label.setToolTip(tip)
+        (self.preset if name == "preset" else getattr(self, ROWS[name][0])).setToolTip(tip)
+        self.labels[name] = label
+        return label
+
+    def mark_pending(self, on_reset: set[str], on_train: set[str]) -> None:
+        """Mark the rows (by TrainConfig's names) whose values differ from the network's and
+        take effect only on Reset (a new network) or on Train; unmark the others."""
+        for name, label in self.labels.items():
+            if name == "preset":
+                continue
+            text = ROWS[name][1]
+            if name in on_reset or name in on_train:
+                label.setText(PENDING + text)
+                label.setStyleSheet(f"color: {theme.ACCENT};")
+            else:
+                label.setText(text)
+                label.setStyleSheet("")
+        parts = []
+        if on_reset:
+            parts.append("apply on Reset, which makes a new network (Ctrl+R)")
+        if on_train:
+            parts.append("apply when you press Train (Ctrl+T)")
+        self.pending_note.setText(f"{PENDING}Marked settings " + "; others ".join(parts) + "."
+                                  if parts else "")
+        self.pending_note.setVisible(bool(parts))
 
     def set_details_visible(self, visible: bool) -> None:
         """Show or fold away the rows after Epochs (activations, loss, optimiser, its
@@ -158,6 +218,7 @@ class SettingsForm(QWidget):
     def _apply_preset(self, name: str) -> None:
         if name in PRESETS:
             self.set_config(PRESETS[name], name)
+            self.edited.emit()
 
     def _mark_custom(self, *_):
         if not self.details_visible:
@@ -169,6 +230,24 @@ class SettingsForm(QWidget):
         self.preset.blockSignals(True)
         self.preset.setCurrentText(name)
         self.preset.blockSignals(False)
+        self.edited.emit()
+
+
+class _SpaceCommits(QObject):
+    """Space in a number field: the text typed is taken as the value, and the form says Space
+    was pressed (a number field would otherwise refuse the space, or clear itself)."""
+
+    def __init__(self, form: SettingsForm):
+        super().__init__(form)
+        self.form = form
+
+    def eventFilter(self, obj, event) -> bool:
+        if (event.type() == QEvent.KeyPress and event.key() == Qt.Key_Space
+                and event.modifiers() == Qt.NoModifier and isinstance(obj, QAbstractSpinBox)):
+            obj.interpretText()
+            self.form.space_pressed.emit()
+            return True
+        return False
 
 
 def _preset_of(config: TrainConfig) -> str:

@@ -16,7 +16,7 @@ right column has room for only one of its panels (each needs about 350 pixels of
 left by the menu, the timeline and the status bar), so the **inspector and the pad share it as
 tabs**, the pad in front; a click on a neuron brings the inspector forward. Those two, because
 each is a close look at one thing (a neuron, a drawing) that a user turns to in turn, while the
-training form and the cost curve are both wanted at once while training runs (the buttons and
+training form and the cost curve are both wanted at once while training runs (the settings and
 the progress) and the weights, the centre, stay in sight. There the training form also folds its less-used rows
 (activations, loss, optimiser constants, batch size, seed) behind "More settings", which keeps
 the cost curve about 200 pixels taller. Any dock can be hidden (its title

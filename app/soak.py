@@ -80,6 +80,7 @@ def soak(epochs: int = 50, limit: int | None = None, preset_name: str = "fast", 
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (alive until we return)
     folder = Path(settings_dir or tempfile.mkdtemp())
     window = MainWindow(QSettings(str(folder / "soak.ini"), QSettings.IniFormat), limit=limit)
+    window.confirm_discard = False
     window.resize(1600, 1000)
     window.show()
     if window.data is None and not wait_for(window.data_ready, 120_000):

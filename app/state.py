@@ -50,10 +50,17 @@ class Run:
 
     ``trainer`` is touched only while no worker runs (to extend it, or to make a moment);
     ``live`` is the newest snapshot of the weights, ``evaluation`` the newest answers on the test
-    set, ``batch`` the newest batch report, ``history`` everything recorded so far."""
+    set, ``batch`` the newest batch report, ``history`` everything recorded so far. ``path``
+    is the file it was opened from or last saved to (None: never saved), ``saved_step`` the
+    step it had then, and ``marks`` what the user did that the cost curve shows (a pause, a
+    new learning rate) as (position in epochs, words)."""
 
-    def __init__(self, trainer: Trainer, history: History, test_accuracy: float | None = None):
+    def __init__(self, trainer: Trainer, history: History, test_accuracy: float | None = None,
+                 path: str | None = None):
         self.trainer = trainer
+        self.path = path
+        self.saved_step = trainer.step
+        self.marks: list[tuple[float, str]] = []
         self.config = trainer.config
         self.batches_per_epoch = trainer.batches_per_epoch
         self.history = history
@@ -69,6 +76,14 @@ class Run:
         self.worker: TrainingRun | None = None
         self._busy = 0.0  # seconds trained in this run before the last pause
         self._busy_since: float | None = None
+
+    @property
+    def unsaved(self) -> bool:
+        """Has the network trained since it was made, opened or last saved?"""
+        return self.step != self.saved_step
+
+    def saved(self, path: str, step: int) -> None:
+        self.path, self.saved_step = path, step
 
     # --- training ----------------------------------------------------------------------------
 

@@ -13,25 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app import layout
+from app import files, layout, menus
+from app import help as texts
 from app.controls import SettingsForm
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
@@ -39,7 +38,7 @@ from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
-from app.state import Run, View
+from app.state import STEPPED, Run, View
 from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
 from core.child import TrainerProcess
@@ -90,6 +89,11 @@ class DataLoader(QObject):
 
 
 class MainWindow(QMainWindow):
+    """The window. ``confirm_discard``: ask Save / Discard / Cancel before a trained network
+    that is not saved is thrown away (off where no person is there to answer: pictures made
+    offscreen, the benchmarks, most tests)."""
+
+    confirm_discard = True
     data_ready = Signal()
     run_ended = Signal(str)  # after a run's thread has finished: "" or why it failed
     view_changed = Signal()  # after every panel has been drawn for a new view or moment
@@ -102,8 +106,8 @@ class MainWindow(QMainWindow):
         when the window is first shown, else by the first run; False trains on a thread of this
         process (``--thread``)."""
         super().__init__()
-        self.setWindowTitle("Watch a network learn")
         self.settings = settings
+        self.recent = files.RecentFiles(settings)
         self.data = None
         self.run: Run | None = None
         self.view = View()
@@ -111,6 +115,8 @@ class MainWindow(QMainWindow):
         self.use_process = process
         self.trainer_process: TrainerProcess | None = None  # the child, once the data is here
         self.error_box: QMessageBox | None = None
+        self.maths_dialog: texts.MathsDialog | None = None
+        self.about_dialog: texts.AboutDialog | None = None
         self._frame = 0  # groups of panels drawn so far: which paints next
         self._groups_a_frame = 1  # GROUPS while the run trains in a process
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
@@ -118,15 +124,20 @@ class MainWindow(QMainWindow):
         self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
         self._marked = 0  # moments the timeline knows of
         self._behind = 0  # frames until the panels show a moment chosen while training
+        self._stepped_said = -1  # the step whose batch the status bar last described
 
         self._build_panels()
         self._build_controls()
         layout.install_docks(self)
         for dock in (self.activations_dock, self.evaluation_dock, self.inspector_dock, self.pad_dock):
             dock.visibilityChanged.connect(self._on_dock_shown)
+        self.help_buttons = {name: texts.add_help(getattr(self, f"{name}_dock"), name) for name in
+                             ("training", "cost", "activations", "evaluation", "inspector", "pad")}
+        self.help_buttons["weights"] = texts.CornerHelp("weights", self.weights)
         self._build_timeline()
         self._build_status_bar()
-        self._build_actions()
+        menus.install(self)
+        self.hint_action.setVisible(not self.settings.value("hints/first_run_done", False, bool))
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.redraw)
@@ -163,30 +174,14 @@ class MainWindow(QMainWindow):
         self.evaluation.digit_chosen.connect(self._on_digit_chosen)
 
     def _build_controls(self) -> None:
+        """The settings form (the training commands are in the toolbar, ``app.menus``)."""
         self.form = SettingsForm()
         self.form.lr_changed.connect(self._on_lr_changed)
-        self.train_button = QPushButton("Train")
-        self.pause_button = QPushButton("Pause")
-        self.step_button = QPushButton("Step")
-        self.stop_button = QPushButton("Stop")
-        self.reset_button = QPushButton("Reset")
-        self.train_button.setToolTip("Train the current network for the number of epochs set")
-        self.pause_button.setToolTip("Pause or resume (Space)")
-        self.step_button.setToolTip("Train one batch, then pause")
-        self.reset_button.setToolTip("Fresh weights from the seed (Ctrl+R)")
-        self.train_button.clicked.connect(self.train)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.step_button.clicked.connect(self.step)
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button.clicked.connect(self.reset)
-        buttons = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.step_button, self.stop_button,
-                       self.reset_button):
-            buttons.addWidget(button)
+        self.form.edited.connect(self._on_settings_edited)
+        self.form.space_pressed.connect(self.toggle_pause)
         self.controls = QWidget()
         column = QVBoxLayout(self.controls)
         column.addWidget(self.form)
-        column.addLayout(buttons)
         column.addStretch(1)
 
     def _build_timeline(self) -> None:
@@ -213,36 +208,6 @@ class MainWindow(QMainWindow):
         for widget in (self.state_label, self.epoch_label, self.progress, self.speed_label,
                        self.time_label, self.moment_label, self.accuracy_label):
             self.status.addPermanentWidget(widget)
-
-    def _build_actions(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        self.open_action = self._action(menu, "&Open model…", QKeySequence.Open, self.open_model_dialog)
-        self.open_image_action = self._action(menu, "Open &image…", "Ctrl+I", self.open_image_dialog)
-        self.save_action = self._action(menu, "&Save model…", QKeySequence.Save, self.save_model_dialog)
-        self.export_action = self._action(menu, "&Export window as PNG…", "Ctrl+E", self.export_png_dialog)
-        self.timelapse_action = self._action(menu, "Export &time-lapse…", "Ctrl+Shift+E",
-                                             self.export_timelapse_dialog)
-        menu.addSeparator()
-        self._action(menu, "&Quit", QKeySequence.Quit, self.close)
-        menu = self.menuBar().addMenu("&Training")
-        self.pause_action = self._action(menu, "Pause / Resume", "Space", self.toggle_pause)
-        self.reset_action = self._action(menu, "&Reset weights", "Ctrl+R", self.reset)
-        menu = self.menuBar().addMenu("T&imeline")
-        t = self.timeline
-        self.timeline_actions = [
-            self._action(menu, "&Previous moment", "Alt+Left", t.step_back),
-            self._action(menu, "&Next moment", "Alt+Right", t.step_forward),
-            self._action(menu, "&First moment", "Alt+Home", t.go_first),
-            self._action(menu, "&Live", "Alt+End", t.go_live),
-            self._action(menu, "Play / pause the &time-lapse", "Alt+P", t.toggle_play)]
-        layout.install_view_menu(self, self.menuBar().addMenu("&View"))
-
-    def _action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -373,6 +338,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def train(self) -> None:
+        self.dismiss_hint()
         self._start()
 
     @Slot()
@@ -386,6 +352,7 @@ class MainWindow(QMainWindow):
         else:
             run.control.pause()
             self.run.paused(True)
+            self._mark("paused")
         self._update_controls()
         self._update_status()
 
@@ -406,10 +373,30 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset(self) -> None:
-        """Fresh weights from the seed, with the settings of the form."""
+        """Fresh weights from the seed, with the settings of the form (asked first if the
+        network has trained since it was saved)."""
+        if not self.may_discard("Reset"):
+            return
         self._stop_and_wait()
         self._new_run()
         self._update_controls()
+
+    @Slot()
+    def new_network(self) -> None:
+        """File → New: as Reset, and the network has no file yet."""
+        self.reset()
+
+    def may_discard(self, what: str) -> bool:
+        """May the network be thrown away for ``what`` ("Reset", "Open", "Quit")? If it has
+        trained since it was last saved, the user chooses: Save (then yes, if the save worked),
+        Discard (yes) or Cancel (no)."""
+        run = self.run
+        if run is None or not run.unsaved or not self.confirm_discard:
+            return True
+        answer = files.ask_to_save(self, what, self._file_name())
+        if answer == files.SAVE:
+            return self.save()
+        return answer == files.DISCARD
 
     def _stop_and_wait(self) -> None:
         """Stop a run and let it go once its thread has finished."""
@@ -443,6 +430,51 @@ class MainWindow(QMainWindow):
                 self.training.control.set_lr(lr)
             except UserError as exc:
                 self.show_error(str(exc))
+                return
+            self._mark(f"lr {lr:g}")
+
+    def _mark(self, words: str) -> None:
+        """Note on the cost curve, where training is now, what the user just did."""
+        run = self.run
+        position = self._live_position()
+        run.marks.append((position, words))
+        self.cost.add_mark(position, words)
+
+    @Slot()
+    def _on_settings_edited(self) -> None:
+        """A setting was edited. A network that has not trained yet is remade at once when its
+        shape or seed changes (nothing is lost); otherwise the rows that wait for Train or Reset
+        are marked."""
+        run = self.run
+        if run is None or self.data is None:
+            return
+        try:
+            config = self.form.config()
+        except UserError:
+            return  # half typed: said when Train or Reset is pressed
+        remade = (config.architecture, config.seed) != (run.config.architecture, run.config.seed)
+        if remade and run.worker is None and run.step == 0 and len(run.history.epochs) == 0:
+            self._new_run(config)
+            self._update_controls()
+        self._mark_pending()
+
+    def _mark_pending(self) -> None:
+        run = self.run
+        try:
+            config = self.form.config()
+        except UserError:
+            self.form.mark_pending(set(), set())
+            return
+        if run is None:
+            return
+        now = run.config
+        differ = {name for name in ("sizes", "hidden", "output", "loss", "seed", "optimizer", "lr",
+                                    "lr_decay", "momentum", "weight_decay", "batch_size")
+                  if getattr(config, name) != getattr(now, name)}
+        if run.worker is not None:
+            differ.discard("lr")  # taken at the next batch
+        on_reset = differ & {"sizes", "hidden", "output", "loss", "seed"}
+        self.form.mark_pending(on_reset, differ - on_reset)
 
     # --- the view -----------------------------------------------------------------------------
 
@@ -554,6 +586,17 @@ class MainWindow(QMainWindow):
                 self._draw_cost()
             self._frame += self._groups_a_frame
         self._update_status()
+        self._say_stepped()
+
+    def _say_stepped(self) -> None:
+        """After Step, what the one batch did (the panels show its weights)."""
+        run = self.run
+        b = run.batch
+        if run.status == STEPPED and b is not None and b.step != self._stepped_said:
+            self._stepped_said = b.step
+            self.status.showMessage(f"Trained one batch (step {b.step:,}, epoch {b.epoch}, batch "
+                                    f"{b.batch} of {b.batches}): its cost was {b.cost:.4f}. Step again "
+                                    f"(Ctrl+B) or Resume (Space).", 15000)
 
     def _clear_pending(self) -> None:
         """Forget what came from the worker and is not drawn yet (a new network)."""
@@ -720,6 +763,7 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         run = self.run
+        self._update_title()
         if run is None:
             return
         epoch, done = run.progress
@@ -756,33 +800,49 @@ class MainWindow(QMainWindow):
         return float(self.run.epochs_done)
 
     def _update_controls(self) -> None:
+        """Which commands can be used now (the toolbar's buttons follow their actions)."""
         ready = self.data is not None
         running = self.training is not None
         paused = running and self.training.control.paused
-        self.train_button.setEnabled(ready and not running)
-        self.pause_button.setEnabled(running)
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self.train_action.setEnabled(ready and not running)
         self.pause_action.setEnabled(running)
-        self.step_button.setEnabled(ready and (not running or paused))
-        self.stop_button.setEnabled(running)
-        self.reset_button.setEnabled(ready)
-        self.reset_action.setEnabled(ready)
-        self.open_action.setEnabled(ready)
-        self.save_action.setEnabled(self.run is not None)
+        self.pause_action.setText("&Resume" if paused else "&Pause")
+        self.pause_action.setIcon(self.style().standardIcon(
+            menus.ICONS["train"] if paused else menus.ICONS["pause"]))
+        self.step_action.setEnabled(ready and (not running or paused))
+        self.stop_action.setEnabled(running)
+        for action in (self.reset_action, self.new_action, self.open_action):
+            action.setEnabled(ready)
+        for action in (self.save_action, self.save_as_action):
+            action.setEnabled(self.run is not None)
         self.timelapse_action.setEnabled(self.run is not None and not running)
         self.form.set_training(running)
+        self._mark_pending()
 
     # --- files --------------------------------------------------------------------------------
 
-    def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", "Models (*.npz);;All files (*)")
+    def _chosen(self, path: str) -> str:
+        """A path a dialog returned: its folder is where the next dialog opens."""
         if path:
-            self.open_model(path)
+            files.remember_folder(self.settings, path)
+        return path
+
+    def open_model_dialog(self) -> None:
+        if not self.may_discard("Open"):
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", files.last_folder(self.settings),
+                                              "Models (*.npz);;All files (*)")
+        if self._chosen(path):
+            self.open_model(path, asked=True)
+
+    def open_recent(self, path: str) -> None:
+        if self.may_discard("Open"):
+            self.open_model(path, asked=True)
 
     def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", files.last_folder(self.settings),
                                               "Images (*.png *.jpg *.jpeg *.bmp);;All files (*)")
-        if path:
+        if self._chosen(path):
             self.open_image(path)
 
     def open_image(self, path: str) -> bool:
@@ -797,13 +857,18 @@ class MainWindow(QMainWindow):
             self.pad.follow_box.setChecked(True)  # the activations panel shows the picture's digit
         return True
 
-    def open_model(self, path: str) -> bool:
+    def open_model(self, path: str, asked: bool = False) -> bool:
         """Load a brain.npz, with its history if it has one, and show it at once (live: its
-        final weights); on any fault, one sentence and nothing changes."""
+        final weights); on any fault, one sentence and nothing changes. Unless ``asked``
+        already, a network trained and not saved is asked about first."""
+        if not asked and not self.may_discard("Open"):
+            return False
         try:
             net, meta, history = load_run(path)
         except UserError as exc:
             self.show_error(str(exc))
+            if not os.path.exists(path):
+                self.recent.remove(path)
             return False
         self._stop_and_wait()
         saved = meta.get("config", {}) if isinstance(meta.get("config"), dict) else {}
@@ -815,16 +880,27 @@ class MainWindow(QMainWindow):
         if not self._new_run(config, net, epochs_done=_whole(meta.get("epochs")),
                              step=_whole(meta.get("step")), history=history, test_accuracy=accuracy):
             return False
+        self.run.saved(os.path.abspath(path), self.run.step)
+        self.recent.add(path)
         self._update_controls()
+        self._update_status()
         kept = f", with {len(history)} moments of its training" if history is not None else \
             " (it has no history of its training)"
         self.status.showMessage(f"opened {path}{kept}", 8000)
         return True
 
-    def save_model_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", "brain.npz", "Models (*.npz)")
-        if path:
-            self.save_model(path)
+    @Slot()
+    def save(self) -> bool:
+        """File → Save: to the network's file, or asked for one if it has none yet."""
+        if self.run is not None and self.run.path:
+            return self.save_model(self.run.path)
+        return self.save_model_dialog()
+
+    def save_model_dialog(self) -> bool:
+        name = os.path.basename(self.run.path) if self.run is not None and self.run.path else "brain.npz"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", files.in_last_folder(self.settings, name),
+                                              "Models (*.npz)")
+        return bool(self._chosen(path)) and self.save_model(path)
 
     def save_model(self, path: str) -> bool:
         """Save the newest weights with the history so far: one consistent snapshot, even while
@@ -842,12 +918,17 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_error(str(exc))
             return False
+        run.saved(os.path.abspath(path), snapshot.step)
+        self.recent.add(path)
         self.status.showMessage(f"saved {path}", 8000)
+        self._update_status()
         return True
 
     def export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export window", "window.png", "PNG images (*.png)")
-        if path:
+        path, _ = QFileDialog.getSaveFileName(self, "Export window",
+                                              files.in_last_folder(self.settings, "window.png"),
+                                              "PNG images (*.png)")
+        if self._chosen(path):
             self.export_png(path)
 
     def export_png(self, path: str) -> bool:
@@ -860,6 +941,65 @@ class MainWindow(QMainWindow):
     def export_timelapse_dialog(self) -> None:
         from app import timelapse  # Pillow, only when asked for
         timelapse.export_dialog(self)
+
+    # --- help ---------------------------------------------------------------------------------
+
+    @Slot()
+    def show_maths(self) -> None:
+        """Help → The maths: core/MATHS.md, rendered, beside the window."""
+        if self.maths_dialog is None:
+            self.maths_dialog = texts.MathsDialog(self)
+        self.maths_dialog.show()
+        self.maths_dialog.raise_()
+
+    @Slot()
+    def show_about(self) -> None:
+        if self.about_dialog is None:
+            self.about_dialog = texts.AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+
+    def explain_panel(self, name: str) -> None:
+        """What panel ``name`` shows and what to notice (its "?" button, or Help)."""
+        self.help_buttons[name].explain()
+
+    @Slot()
+    def dismiss_hint(self) -> None:
+        """The first-run hint has done its work (Train pressed, or closed): not shown again."""
+        if self.hint_action.isVisible():
+            self.hint_action.setVisible(False)
+            self.settings.setValue("hints/first_run_done", True)
+
+    def keyPressEvent(self, event) -> None:
+        """The arrow keys move the selected neuron, when no field has taken them: Left and
+        Right to the previous and next neuron of its layer, Up and Down to the layer before
+        and after (the same place in it, or its last neuron)."""
+        moves = {Qt.Key_Left: (0, -1), Qt.Key_Right: (0, 1), Qt.Key_Up: (-1, 0), Qt.Key_Down: (1, 0)}
+        if event.key() in moves and event.modifiers() in (Qt.NoModifier, Qt.KeypadModifier) \
+                and self.run is not None:
+            self.move_selection(*moves[event.key()])
+            return
+        super().keyPressEvent(event)
+
+    def move_selection(self, layers: int, neurons: int) -> None:
+        sizes = self.run.live.sizes
+        layer, neuron = self.view.neuron or (1, -neurons if neurons else 0)
+        layer = min(max(layer + layers, 1), len(sizes) - 1)
+        neuron = min(max(neuron + neurons, 0), sizes[layer] - 1)
+        self.select_neuron(layer, neuron)
+
+    def _file_name(self) -> str:
+        run = self.run
+        return f"'{os.path.basename(run.path)}'" if run is not None and run.path else "(not saved yet)"
+
+    def _update_title(self) -> None:
+        """The file's name and [*], which Qt shows as an unsaved mark."""
+        run = self.run
+        name = os.path.basename(run.path) if run is not None and run.path else "untitled"
+        title = f"{name}[*] — Watch a network learn"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+        self.setWindowModified(run is not None and run.unsaved)
 
     def show_error(self, message: str) -> None:
         """One sentence in a dialog that does not block, and in the status bar."""
@@ -903,6 +1043,9 @@ class MainWindow(QMainWindow):
             layout.settle(self)
 
     def closeEvent(self, event) -> None:
+        if not self.may_discard("Quit"):
+            event.ignore()
+            return
         self._stop_and_wait()
         if self.trainer_process is not None:
             self.trainer_process.close()  # no child outlives the window

@@ -78,6 +78,16 @@ PRESETS = {
     "fast": TrainConfig(sizes=(784, 256, 128, 10), hidden="relu", output="softmax", loss="ce",
                         optimizer="adam", lr=1e-3, lr_decay=0.8, batch_size=128, epochs=15),
 }
+# The window's default: 'fast' with L2 weight decay, so that its first layer's weights are
+# pictures. In 'fast', three epochs move the first layer's weights by 0.036 (the changes' spread)
+# while the random initial ones spread 0.050: what was learned stays buried in the initial
+# noise, and the tiles look like noise (neighbouring pixels correlate 0.24, median of the 256
+# tiles). Weight decay pulls each weight towards zero unless the data holds it there; with
+# lambda = 0.003 the initial noise is gone by epoch 3 and the tiles are strokes: neighbours
+# correlate 0.73 (MNIST's digits themselves 0.80; lambda = 0.001: 0.47, 0.01: 0.86 but test
+# accuracy 0.942 at epoch 3). The price: test accuracy 0.9764 after 15 epochs against 0.9822.
+# Measured with seeds 0-2 on the full MNIST (tests/test_strokes_learned.py checks it).
+PRESETS["watch"] = PRESETS["fast"].replace(weight_decay=3e-3)
 
 
 def preset(name: str) -> TrainConfig:

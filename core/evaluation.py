@@ -66,6 +66,19 @@ class Evaluation:
         no test images)."""
         return precision_recall(self.counts)[1]
 
+    @property
+    def precision(self) -> np.ndarray:
+        """(K,) for each digit j, the share of the answers "j" that are right:
+        counts[j, j] / sum_i counts[i, j]; NaN where j was never answered (an untrained network
+        answers only a few digits, and 0 would say "always wrong")."""
+        return precision_recall(self.counts, undefined=np.nan)[0]
+
+    @property
+    def recall(self) -> np.ndarray:
+        """(K,) for each digit i, the share of its test images answered i:
+        counts[i, i] / sum_j counts[i, j]; NaN where the test set has no image of i."""
+        return precision_recall(self.counts, undefined=np.nan)[1]
+
     def cell(self, true: int, predicted: int) -> np.ndarray:
         """Indices of the test images of digit ``true`` predicted as ``predicted``, the most
         confident answer first (ties in index order)."""

@@ -15,11 +15,12 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
     return counts
 
 
-def precision_recall(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per class: precision = right / predicted as it, recall = right / truly it (0 where undefined)."""
+def precision_recall(counts: np.ndarray, undefined: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: precision = right / predicted as it, recall = right / truly it; ``undefined``
+    where a class was never predicted (precision) or has no samples (recall)."""
     right = np.diag(counts).astype(np.float64)
     predicted = counts.sum(axis=0)
     truly = counts.sum(axis=1)
-    precision = np.divide(right, predicted, out=np.zeros_like(right), where=predicted > 0)
-    recall = np.divide(right, truly, out=np.zeros_like(right), where=truly > 0)
+    precision = np.divide(right, predicted, out=np.full_like(right, undefined), where=predicted > 0)
+    recall = np.divide(right, truly, out=np.full_like(right, undefined), where=truly > 0)
     return precision, recall

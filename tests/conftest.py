@@ -31,3 +31,14 @@ def fast_net(mnist):
     for _ in trainer.run():
         pass
     return trainer.net
+
+
+@pytest.fixture(autouse=True)
+def no_unsaved_question():
+    """Windows of the tests do not ask Save / Discard / Cancel when a trained network would be
+    thrown away (nobody would answer); the tests of that question turn it on for their window.
+    (Not monkeypatch: some tests undo theirs midway.)"""
+    from app.window import MainWindow
+    MainWindow.confirm_discard = False
+    yield
+    MainWindow.confirm_discard = True

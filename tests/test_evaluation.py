@@ -53,6 +53,18 @@ def test_accuracy_and_per_digit_accuracy(ev):
     np.testing.assert_allclose(ev.per_digit_accuracy, expected)
 
 
+def test_precision_and_recall_by_hand(ev):
+    """Counted from LABELS and ANSWERS by hand. Answered 4: images 0 (a 4) and 4 (a 9) -> 1/2;
+    answered 9: images 1, 2, 6 (4s) and 3 (a 9) -> 1/4; answered 1: images 5 (a 1) and 7 (a 7)
+    -> 1/2. Of the 4s, image 0 of 0, 1, 2, 6 -> 1/4; of the 9s, 3 of 3, 4 -> 1/2; the 1 -> 1;
+    the 7 -> 0. A digit never answered has no precision, one never shown no recall (NaN)."""
+    nan = np.nan
+    precision = [nan, 1 / 2, nan, nan, 1 / 2, nan, nan, nan, nan, 1 / 4]
+    recall = [nan, 1.0, nan, nan, 1 / 4, nan, nan, 0.0, nan, 1 / 2]
+    np.testing.assert_allclose(ev.precision, precision)  # NaNs compare equal
+    np.testing.assert_allclose(ev.recall, recall)
+
+
 def test_cell_is_most_confident_first_ties_in_index_order(ev):
     """cell(4, 9): images 1, 2, 6 (confidence 0.6, 0.8, 0.8) -> 2, 6, 1; an empty cell is empty."""
     np.testing.assert_array_equal(ev.cell(4, 9), [2, 6, 1])

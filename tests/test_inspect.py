@@ -6,6 +6,7 @@ from core.inspect import (
     first_layer_tiles,
     grid_shape,
     incoming,
+    pre_activations,
     projected_weights,
     tile,
     tile_at,
@@ -53,12 +54,33 @@ def test_projection_of_a_deeper_neuron_goes_back_through_the_earlier_weights():
         incoming(net.W, net.b, 4, 0)
 
 
+def zs_of(net, x):
+    """Every layer's weighted inputs z[l] = a[l-1] @ W[l-1] + b[l-1], written out here from the
+    full forward pass's activations: the oracle for pre_activations."""
+    a = net.forward(x)
+    return [None] + [a[l - 1].astype(np.float64) @ net.W[l - 1] + net.b[l - 1] for l in range(1, len(a))]
+
+
 @pytest.mark.parametrize("layer", [1, 2, 3])
-def test_top_exciting_agrees_with_a_full_forward_pass(layer):
+def test_top_exciting_ranks_by_z_of_a_full_forward_pass(layer):
+    """The k inputs of largest z, largest first, with their z; for the sigmoid layers, the
+    same order as their activations' wherever those differ."""
     net = Network.initialised((784, 30, 20, 10), "sigmoid", "softmax", "ce", seed=1)
     x = np.random.default_rng(2).uniform(size=(500, 784)).astype(np.float32)
     best, values = top_exciting(net, x, layer, 3, k=6, chunk=128)
-    column = net.forward(x)[layer][:, 3]
-    np.testing.assert_array_equal(best, np.argsort(-column, kind="stable")[:6])
-    np.testing.assert_allclose(values, column[best], rtol=1e-6)
+    z = zs_of(net, x)[layer][:, 3]
+    np.testing.assert_array_equal(best, np.argsort(-z, kind="stable")[:6])
+    np.testing.assert_allclose(values, z[best], rtol=1e-5, atol=1e-5)
     assert (np.diff(values) <= 0).all()
+    np.testing.assert_allclose(pre_activations(net, x, layer, 3, chunk=64), z, rtol=1e-5, atol=1e-5)
+
+
+def test_saturated_sigmoids_are_still_told_apart_by_z():
+    """A neuron whose activation is 1.00 to two decimals for all of its top digits: z differs."""
+    net = Network.initialised((784, 4, 10), "sigmoid", "softmax", "ce", seed=0)
+    net.W[0] *= 20.0  # drives the first layer deep into saturation
+    x = np.random.default_rng(3).uniform(size=(200, 784)).astype(np.float32)
+    best, z = top_exciting(net, x, 1, 0, k=8)
+    a = net.forward(x[best])[1][:, 0]
+    assert np.all(np.round(a, 2) == 1.0)
+    assert len(np.unique(np.round(z, 1))) == 8

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolTip
 
 from app import theme
+from app.panels import readout
 from app.panels.activations import ActivationsPanel
 from core.network import Network
 from core.train import Snapshot
@@ -24,14 +25,29 @@ def images(n, seed=0):
 
 
 def snapshot_of(sizes=SIZES, seed=0, hidden="relu"):
+    """Initial weights: a network not yet trained (step 0, no epoch)."""
     return Snapshot.of(Network.initialised(sizes, hidden, "softmax", "ce", seed=seed))
 
 
-def always_predicting(digit, sizes=SIZES):
-    """A snapshot whose every prediction is ``digit``: zero weights, one large output bias."""
+def with_output_biases(biases, sizes=SIZES, epoch=1, step=100):
+    """A trained snapshot (by its step and epoch) of zero weights and these output biases: its
+    outputs for every input are softmax(biases)."""
     net = Network(sizes, "relu", "softmax", "ce")
-    net.b[-1][digit] = 10.0
-    return Snapshot.of(net)
+    net.b[-1][:] = biases
+    return Snapshot.of(net, epoch=epoch, step=step)
+
+
+def always_predicting(digit, sizes=SIZES):
+    """A trained snapshot whose every prediction is ``digit``, sure of it: one large output bias."""
+    biases = np.zeros(sizes[-1], dtype=np.float32)
+    biases[digit] = 10.0
+    return with_output_biases(biases, sizes)
+
+
+def softmax(b):
+    """The oracle: e^b / sum e^b, in float64."""
+    e = np.exp(np.asarray(b, dtype=np.float64))
+    return e / e.sum()
 
 
 @pytest.fixture
@@ -71,16 +87,61 @@ def test_the_input_image_is_the_digit_upright_with_its_true_label(panel):
 
 
 def test_the_predicted_digit_is_highlighted_and_named(panel):
-    """The output bar of the predicted digit is filled in ACCENT; the label names it and its value."""
+    """A trained network sure of its answer: the output bar of the predicted digit is filled in
+    ACCENT; the headline names it in bold ACCENT, the line under it the three largest outputs."""
     panel.set_dataset(images(4), np.full(4, 3, dtype=np.uint8))
     panel.show_snapshot(always_predicting(6))
     output = panel.layers[-1]
     assert output.marked.isVisible()
     np.testing.assert_array_equal(output.marked.opts["x"], [6])
     assert output.marked.opts["brush"] == theme.ACCENT
-    p = forward(always_predicting(6), images(4)[0])[-1][0, 6]
-    assert panel.predicted_label.text() == f"predicted 6 ({p:.2f})"
+    p = softmax([10.0 if d == 6 else 0.0 for d in range(10)])
+    assert panel.predicted_label.text() == "predicted 6"
+    assert theme.ACCENT in panel.predicted_label.styleSheet() and "bold" in panel.predicted_label.styleSheet()
+    assert panel.top_label.text() == f"6 {p[6]:.2f} · 0 {p[0]:.2f} · 1 {p[1]:.2f}"
     assert panel.true_label.text() == "true 3"
+
+
+def test_an_untrained_network_only_guesses(panel):
+    """Initial weights (step 0, no epoch): the largest output is called a guess, muted and not
+    bold, and the true digit is not coloured as if it were an answer."""
+    panel.set_dataset(images(4), np.full(4, 3, dtype=np.uint8))
+    snap = with_output_biases([0.1 * d for d in range(10)], epoch=0, step=0)
+    panel.show_snapshot(snap)
+    assert panel.predicted_label.text() == "untrained guess: 9"
+    style = panel.predicted_label.styleSheet()
+    assert theme.MUTED in style and "bold" not in style
+    assert theme.TEST not in panel.true_label.styleSheet()
+    panel.show_snapshot(with_output_biases([0.1 * d for d in range(10)], epoch=0, step=1))
+    assert panel.predicted_label.text() == "unsure: 9 or 8?"  # one step of training: an answer
+
+
+def test_an_answer_below_the_threshold_is_marked_unsure(panel):
+    """Top output 0.37 (softmax of biases 2, 1.5, 0, ...) < UNSURE_BELOW: "unsure: 0 or 1?",
+    not bold; the top three outputs under it."""
+    biases = [2.0, 1.5] + [0.0] * 8
+    p = softmax(biases)
+    assert p[0] < readout.UNSURE_BELOW
+    panel.set_dataset(images(2), np.zeros(2, dtype=np.uint8))
+    panel.show_snapshot(with_output_biases(biases))
+    assert panel.predicted_label.text() == "unsure: 0 or 1?"
+    assert "bold" not in panel.predicted_label.styleSheet()
+    assert panel.top_label.text() == f"0 {p[0]:.2f} · 1 {p[1]:.2f} · 2 {p[2]:.2f}"
+    assert theme.TRAIN in panel.true_label.styleSheet()  # right, if unsure
+
+
+@pytest.mark.parametrize("top,unsure", [(0.69, True), (0.70, False), (0.95, False)])
+def test_readout_marks_unsure_strictly_below_the_threshold(top, unsure):
+    """read(): the three largest outputs in order (ties: the smaller digit first), unsure below
+    UNSURE_BELOW (0.7) only, and never for an untrained network, which is a guess."""
+    rest = (1 - top) / 9
+    outputs = np.full(10, rest, dtype=np.float64)
+    outputs[7] = top
+    reading = readout.read(outputs, step=5, epoch=0)
+    assert reading.digits == (7, 0, 1) and reading.values[0] == top
+    assert reading.unsure is unsure and reading.trained
+    guess = readout.read(outputs, step=0, epoch=0)
+    assert not guess.trained and not guess.unsure and guess.headline == "untrained guess: 7"
 
 
 def test_the_output_axis_names_the_ten_digits(panel):
@@ -182,7 +243,7 @@ def test_a_network_without_hidden_layers_shows_only_the_output(panel):
     panel.set_dataset(images(2), np.zeros(2, dtype=np.uint8))
     panel.show_snapshot(snapshot_of((784, 10)))
     assert [b.n for b in panel.layers] == [10]
-    assert panel.predicted_label.text().startswith("predicted ")
+    assert panel.predicted_label.text().startswith("untrained guess: ")
 
 
 def test_set_selection_marks_one_bar_and_none_clears(panel):

@@ -66,20 +66,25 @@ def test_output_neuron_is_named_as_its_digit(panel):
     assert panel.title_label.text() == "layer 3, neuron 7 (softmax, the output for digit 7)"
 
 
-def test_bias_and_activation_for_the_input_shown(panel):
-    """The bias is b[layer-1][j]; the activation is forward(x)[layer][0, j]."""
+def test_bias_activation_and_z_for_the_input_shown(panel):
+    """The bias is b[layer-1][j]; the activation is forward(x)[layer][0, j]; z is the layer
+    before's activations times the neuron's weights, plus its bias."""
     snap, x = snapshot_of(), images(1)[0]
     panel.show_neuron(snap, 2, 4, x)
     bias = snap.b[1][4]
-    value = snap.network().forward(x[None, :])[2][0, 4]
+    a = snap.network().forward(x[None, :])
+    value = a[2][0, 4]
+    z = float(a[1][0].astype(np.float64) @ snap.W[1][:, 4] + bias)
     assert panel.bias_label.text() == f"bias {bias:.3g}"
     assert panel.activation_label.text() == f"activation {value:.3g} for the digit shown"
+    assert panel.z_label.text() == f"z {z:.3g}"
     panel.show_neuron(snap, 2, 4, None)
-    assert panel.activation_label.text() == ""
+    assert panel.activation_label.text() == "" and panel.z_label.text() == ""
 
 
 def test_top_thumbnails_are_the_given_digits_with_their_values(panel):
-    """show_top tiles the test images at those indices in one row, each value under its digit."""
+    """show_top tiles the test images at those indices in one row, each z under its digit, and
+    the caption says they are ranked by z before the neuron's activation."""
     x, snap = images(30), snapshot_of()
     panel.set_images(x)
     panel.show_neuron(snap, 2, 1)
@@ -89,8 +94,9 @@ def test_top_thumbnails_are_the_given_digits_with_their_values(panel):
     np.testing.assert_array_equal(panel.top_image.image, expected)  # NaN gaps compare equal
     assert panel.top_image.isVisible()
     ticks = panel.top_view.getPlotItem().getAxis("bottom")._tickLevels[0]
-    assert [label for _, label in ticks] == [f"{v:.2f}" for v in values]
+    assert [label for _, label in ticks] == [f"{v:.3g}" for v in values]
     assert [pos for pos, _ in ticks] == [c * 29 + 14 for c in range(8)]
+    assert "largest z" in panel.top_caption.text() and "before the relu" in panel.top_caption.text()
 
 
 def test_top_for_another_neuron_is_ignored(panel):

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
 
-from app.panels.evaluation import GALLERY_MAX
 from core.model_io import load_model
 from tests.qt_helpers import click_pixel
 
@@ -357,7 +356,7 @@ def test_the_confusion_matrix_follows_training_and_its_galleries_lead_to_the_act
     window.evaluation.select_cell(int(true), int(predicted))
     shown = window.evaluation.gallery_indices
     np.testing.assert_array_equal(shown, ev.cell(int(true), int(predicted))[:len(shown)])
-    assert len(shown) == min(GALLERY_MAX, ev.counts[true, predicted])
+    assert len(shown) == min(window.evaluation.gallery_capacity, ev.counts[true, predicted])
     expected = int(window.evaluation.gallery_indices[0])
     view, image = window.evaluation.gallery_view, window.evaluation.gallery_image
     qtbot.waitUntil(lambda: image.sceneBoundingRect().width() < view.viewport().width())  # painted

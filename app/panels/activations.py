@@ -1,5 +1,6 @@
 """What the network does with one digit: the input image, every hidden layer's activations as
-bars, and the ten outputs with the prediction.
+bars, and the ten outputs with the prediction, its top three outputs, and whether it is sure
+(``app.panels.readout``: a network not yet trained only guesses).
 
 "Which input" and "which network" are kept apart: ``show_input(x, label)`` sets the image (the
 test-set controls use it; a drawn digit could use it later) and ``show_snapshot(snapshot)`` sets
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.panels import readout
 from core.inspect import SIDE
 from core.train import Snapshot
 
@@ -34,6 +36,11 @@ AXIS_WIDTH = 36  # pixels for every left axis, so the plots line up
 TITLE_HEIGHT = 18  # pixels; pyqtgraph's 30 leaves little for the bars in a short panel
 OUTPUT_BAR_PX = 12  # the output plot's width per neuron, at least: ten bars, each one labelled
 HIDDEN_PLOT_MIN = 100  # pixels of bars for a hidden layer, at least (many neurons share them)
+# The answer's headline: bold when the network is sure of it, plain when unsure or guessing;
+# {} is the colour (readout.Reading.colour). Under it the top three outputs, small and muted.
+HEADLINE_STYLE = {True: "color: {}; font-size: 14pt; font-weight: bold",
+                  False: "color: {}; font-size: 12pt"}  # smaller: two lines fit a 1280x720 window
+TOP_STYLE = f"color: {theme.MUTED}; font-size: 8pt"
 
 
 def bar_style(colour: str) -> dict:
@@ -221,12 +228,16 @@ class ActivationsPanel(QWidget):
         box.addItem(self.image)
         box.setRange(xRange=(0, SIDE), yRange=(0, SIDE), padding=0.02)
         self.predicted_label = QLabel("")
-        self.predicted_label.setStyleSheet(f"color: {theme.ACCENT}; font-size: 16pt; font-weight: bold")
+        self.top_label = QLabel("")  # the three largest outputs
+        self.top_label.setToolTip("The three largest outputs and their digits. Below "
+                                  f"{readout.UNSURE_BELOW:g} for the largest, the network is "
+                                  "wrong about half the time on MNIST's test digits: unsure")
         self.true_label = QLabel("")
         self.true_label.setStyleSheet("font-size: 13pt")
-        for label in (self.predicted_label, self.true_label):
+        for label in (self.predicted_label, self.top_label, self.true_label):
             label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            label.setWordWrap(True)  # "predicted 7 (0.98)" in 16 pt would widen the panel by half
+            label.setWordWrap(label is not self.top_label)  # "untrained guess: 7" would widen the panel
+        self._styles: dict[QLabel, str] = {}  # each label's style sheet, set only when it changes
 
     def _arrange(self) -> None:
         controls = QHBoxLayout()
@@ -238,6 +249,7 @@ class ActivationsPanel(QWidget):
         left.addWidget(self.input_view)
         left.addWidget(self.true_label)
         left.addWidget(self.predicted_label)
+        left.addWidget(self.top_label)
         left.addStretch(1)
         body = QHBoxLayout()
         body.addLayout(left, 1)
@@ -330,20 +342,41 @@ class ActivationsPanel(QWidget):
     def _redraw(self) -> None:
         if self._snapshot is None or self._input is None:
             return
-        activations = self._snapshot.network().forward(self._input[None, :])
+        with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
+            activations = self._snapshot.network().forward(self._input[None, :])
         for bars, a in zip(self.layers, activations[1:]):
             bars.show_values(a[0])
         output = activations[-1][0]
-        predicted = int(output.argmax())
-        self.layers[-1].mark(predicted)
-        self.predicted_label.setText(f"predicted {predicted} ({output[predicted]:.2f})")
-        self._colour_true_label(predicted)
+        if not np.isfinite(output).all():
+            self.layers[-1].mark(None)
+            self._set_label(self.predicted_label, "outputs not finite",
+                            HEADLINE_STYLE[False].format(theme.TEST))
+            self._set_label(self.top_label, "", TOP_STYLE)
+            self._colour_true_label(None)
+            return
+        reading = readout.read(output, self._snapshot.step, self._snapshot.epoch)
+        self.layers[-1].mark(reading.digit)
+        self._set_label(self.predicted_label, reading.headline,
+                        HEADLINE_STYLE[reading.trained and not reading.unsure].format(reading.colour))
+        self._set_label(self.top_label, reading.top_line, TOP_STYLE)
+        self._colour_true_label(reading.digit if reading.trained else None)
 
-    def _colour_true_label(self, predicted: int) -> None:
+    def _set_label(self, label: QLabel, text: str, style: str) -> None:
+        """Text and style sheet, each only if it changed: a style sheet set polishes the label
+        again, and the panel is redrawn with every snapshot."""
+        if label.text() != text:
+            label.setText(text)
+        if self._styles.get(label) != style:
+            label.setStyleSheet(style)
+            self._styles[label] = style
+
+    def _colour_true_label(self, predicted: int | None) -> None:
+        """Green if the answer is right, red if wrong; plain for a guess or no answer."""
         if self._label is None:
             return
-        colour = theme.TRAIN if predicted == self._label else theme.TEST
-        self.true_label.setStyleSheet(f"color: {colour}; font-size: 13pt")
+        colour = theme.FOREGROUND if predicted is None else \
+            theme.TRAIN if predicted == self._label else theme.TEST
+        self._set_label(self.true_label, self.true_label.text(), f"color: {colour}; font-size: 13pt")
 
     def _apply_selection(self) -> None:
         layer, neuron = self._selection

@@ -103,6 +103,8 @@ class CostPanel(QWidget):
     ``cost_curve``, ``test_cost_curve``            per-epoch training and test cost
     ``train_accuracy_curve``, ``test_accuracy_curve``   per-epoch accuracies
     ``cursors``                        a vertical line on each plot: the moment shown
+    ``marks``                          dotted lines on the cost plot where the user paused or
+                                       changed the learning rate, each with its words
     """
 
     def __init__(self, parent: QWidget | None = None):
@@ -132,6 +134,7 @@ class CostPanel(QWidget):
             plot.addItem(line, ignoreBounds=True)
             self.cursors.append(line)
             plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+        self.marks: list[pg.InfiniteLine] = []
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -145,6 +148,9 @@ class CostPanel(QWidget):
             curve.setData([], [])
         self.batch_curve.setData([], [])
         self.set_cursor(None)
+        for line in self.marks:
+            self.cost_plot.removeItem(line)
+        self.marks.clear()
         for plot in (self.cost_plot, self.accuracy_plot):
             plot.getViewBox().setToolTip("")
             plot.enableAutoRange()  # the user may have zoomed into the last run
@@ -181,6 +187,16 @@ class CostPanel(QWidget):
             line.setVisible(position is not None)
             if position is not None:
                 line.setValue(position)
+
+    def add_mark(self, position: float, words: str) -> None:
+        """A dotted line at this point of training (epochs) on the cost plot, labelled with
+        what happened there ("paused", "lr 0.01"); its tooltip says it too."""
+        line = pg.InfiniteLine(pos=position, angle=90, movable=False,
+                               pen=pg.mkPen(theme.MUTED, width=1, style=Qt.DotLine),
+                               label=words, labelOpts={"position": 0.95, "color": theme.MUTED})
+        line.setToolTip(f"{words} at epoch {position:.2f}")
+        self.cost_plot.addItem(line, ignoreBounds=True)
+        self.marks.append(line)
 
     def add_epoch(self, report: EpochReport) -> None:
         """Append one epoch's dots: cost, test cost, train and test accuracy."""

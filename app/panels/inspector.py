@@ -1,6 +1,7 @@
 """One neuron up close: its incoming weights (as a picture for the first layer; as bars over the
 previous layer and a picture projected back to the input for deeper ones), its bias, its
-activation for the digit shown, and the test digits that excite it most.
+activation and weighted input z for the digit shown, and the test digits that drive its z
+highest (ranked by z, not by the activation: a trained sigmoid's top digits all read 1.00).
 
 The numbers come from ``core.inspect``; the most exciting digits are searched elsewhere (they
 take a pass over the test set) and arrive later through ``show_top``.
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QVBoxLayout, 
 
 from app import theme
 from app.panels.activations import BAR_WIDTH, SquareView, bar_style
-from core.inspect import SIDE, incoming, projected_weights, tile
+from core.inspect import SIDE, incoming, pre_activations, projected_weights, tile
 from core.train import Snapshot
 
 HINT = "Click a tile of the weights or a bar of the activations to inspect a neuron"
@@ -34,8 +35,8 @@ class InspectorPanel(QWidget):
         its activation for the input ``x`` (784,) if given. Call it again with every new
         snapshot or input; the most exciting digits stay until the neuron changes.
     ``show_top(indices, values, neuron=None)``
-        the test digits that excite the neuron shown most, and its activation for each, as
-        returned by ``core.inspect.top_exciting``. With ``neuron=(layer, index)``, an answer
+        the test digits that excite the neuron shown most, and its weighted input z for each,
+        as returned by ``core.inspect.top_exciting``. With ``neuron=(layer, index)``, an answer
         for a neuron no longer shown is ignored.
     ``clear()``
         no neuron: a hint instead.
@@ -47,6 +48,7 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self._x_test: np.ndarray | None = None
         self._neuron: tuple[int, int] | None = None
+        self._activation = ""  # the activation function of the neuron shown
         self._build_header()
         self._build_weights()
         self._build_top()
@@ -66,6 +68,11 @@ class InspectorPanel(QWidget):
         self.bias_label = QLabel("")
         self.activation_label = QLabel("")
         self.activation_label.setStyleSheet(f"color: {theme.ACCENT}")
+        self.z_label = QLabel("")  # its weighted input z for the digit shown, as under the top digits
+        self.z_label.setStyleSheet(CAPTION_STYLE)
+        self.z_label.setToolTip("z = a·w + b: the neuron's weighted input before its activation "
+                                "function, which tells strong inputs apart where the activation "
+                                "saturates (a sigmoid reads 1.00 for any z above 5.3)")
 
     def _build_weights(self) -> None:
         self.image_caption = QLabel("")
@@ -121,7 +128,9 @@ class InspectorPanel(QWidget):
         facts = QHBoxLayout()
         facts.addWidget(self.bias_label)
         facts.addSpacing(16)
-        facts.addWidget(self.activation_label, 1)
+        facts.addWidget(self.activation_label)
+        facts.addSpacing(8)
+        facts.addWidget(self.z_label, 1)
         image_column = QVBoxLayout()
         image_column.addWidget(self.image_caption)
         image_column.addWidget(self.image_view)
@@ -172,6 +181,7 @@ class InspectorPanel(QWidget):
             self._await_top()
         L = len(snapshot.sizes) - 1
         activation = snapshot.output if layer == L else snapshot.hidden
+        self._activation = activation
         what = f", the output for digit {neuron}" if layer == L else ""
         self.title_label.setText(f"layer {layer}, neuron {neuron} ({activation}{what})")
         self.bias_label.setText(f"bias {bias:.3g}")
@@ -197,12 +207,13 @@ class InspectorPanel(QWidget):
             return
         images = self._x_test[indices].reshape(k, SIDE, SIDE)
         self.top_image.setImage(tile(images, cols=max(k, 1)), levels=(0.0, 1.0))
-        ticks = [(c * (SIDE + 1) + SIDE / 2, f"{v:.2f}") for c, v in enumerate(values)]
+        ticks = [(c * (SIDE + 1) + SIDE / 2, f"{v:.3g}") for c, v in enumerate(values)]
         axis = self.top_view.getPlotItem().getAxis("bottom")
         axis.setTicks([ticks, []])
         self.top_view.getPlotItem().getViewBox().setRange(
             xRange=(0, max(k, 1) * (SIDE + 1) - 1), yRange=(0, SIDE), padding=0.01)
-        self.top_caption.setText(f"the {k} test digits that excite it most, with its activation for each")
+        self.top_caption.setText(f"the {k} test digits that drive it hardest: largest z, its weighted "
+                                 f"input before the {self._activation}, under each")
         self.top_image.setVisible(True)
 
     # --- drawing ----------------------------------------------------------------------------
@@ -239,6 +250,11 @@ class InspectorPanel(QWidget):
     def _show_activation(self, snapshot: Snapshot, layer: int, neuron: int, x: np.ndarray | None) -> None:
         if x is None:
             self.activation_label.setText("")
+            self.z_label.setText("")
             return
-        value = snapshot.network().forward(x[None, :])[layer][0, neuron]
+        net = snapshot.network()
+        with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
+            value = net.forward(x[None, :])[layer][0, neuron]
+            z = pre_activations(net, x[None, :], layer, neuron)[0]
         self.activation_label.setText(f"activation {value:.3g} for the digit shown")
+        self.z_label.setText(f"z {z:.3g}")

@@ -1,14 +1,18 @@
 """The weights panel: what every neuron of the network has learned to weigh.
 
 The first hidden layer, big: each neuron's 784 incoming weights drawn as a 28x28 picture, the
-pictures tiled into a near-square grid. Beside it (or below it, when the panel is taller than
-wide), the deeper weight matrices W[1], W[2], ... as heatmaps: rows the neurons they read from,
-columns the neurons they feed. Blue is negative, red positive, dark zero: every image's colour
-levels are centred on zero.
+pictures tiled into a grid, as many to a page as its view shows at least MIN_TILE pixels wide
+(the arrows over it turn the pages; a layer that fits is one page, laid out to draw it
+largest). Beside it (or below it, when the panel is taller than wide), the deeper weight
+matrices W[1], W[2], ... as heatmaps: rows the neurons they read from, columns the
+neurons they feed. Blue is negative, red positive, dark zero: every image's colour levels are
+centred on zero. The tiles share one colour scale, so that they compare (a dim tile has small
+weights), or, with "per-tile contrast", each is stretched to its own largest |weight|, so that
+a faint pattern shows.
 
 A click on a tile, or on a column of a matrix, names that neuron through ``neuron_clicked``;
-``set_selection`` outlines a neuron however it was chosen. Hovering shows the weight under the
-mouse.
+``set_selection`` outlines a neuron however it was chosen, and turns to the page of a newly
+selected first-layer neuron. Hovering shows the weight under the mouse.
 """
 from __future__ import annotations
 
@@ -18,19 +22,39 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGraphicsGridLayout,
     QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app import theme
 from app.panels.activations import fit_to_scene
-from core.inspect import SIDE, first_layer_tiles, grid_shape, tile, tile_at
+from core.inspect import (
+    SIDE,
+    first_layer_tiles,
+    page_shape,
+    per_tile_contrast,
+    tile,
+    tile_at,
+)
 from core.train import Snapshot
 
 GAP = 1  # pixels of background between two tiles, as core.inspect.tile draws them
 GAP_COLOUR = "#2a2e37"  # shows through the gaps: lighter than a zero weight, so tiles stand out
+# A page of the first layer holds as many tiles as its view shows at least MIN_TILE pixels
+# wide (the issue's bar; a tile's strokes, 2-3 weights wide, are then 3-4 pixels). In the
+# 1280x720 window as it first opens (with the first-run hint) the panel is 500 x 214 pixels
+# and the grid's view 178 x 151: pages of 3 x 4 tiles of 42 pixels, where all 256 tiles of
+# 'fast' were 11 pixels (and 12 before the toolbar came, in a panel 328 high).
+MIN_TILE = 40
+PADDING = 0.02  # of the grid's size, free on each side of it in its view
+SHARED_LABEL = "weight"
+PER_TILE_LABEL = "weight ÷ tile's max |w|"
 
 
 class _PixelImage(pg.ImageItem):
@@ -99,11 +123,14 @@ class _MatrixView:
 
 
 class WeightsPanel(QWidget):
-    """The network's weights as pictures. Plot items, for whoever needs to reach them:
+    """The network's weights as pictures. Plot items and controls, for whoever needs to reach them:
 
     ``graphics``       the GraphicsLayoutWidget holding everything
-    ``grid_image``     the first layer's tiles; ``grid_box`` its ViewBox; ``colour_bar`` its scale
+    ``grid_image``     the first layer's tiles of the page shown; ``grid_box`` its ViewBox;
+                       ``colour_bar`` its scale
     ``matrix_images``  the heatmaps of W[1], W[2], ..., rebuilt only when the architecture changes
+    ``previous_page``, ``next_page``, ``page_label``  turning the first layer's pages
+    ``per_tile``       the "per-tile contrast" check box (on at first)
     """
     neuron_clicked = Signal(int, int)  # (layer, neuron) as in core.inspect: layer >= 1
 
@@ -112,6 +139,9 @@ class WeightsPanel(QWidget):
         self._sizes: tuple[int, ...] | None = None
         self._snapshot: Snapshot | None = None
         self._columns = 1  # of the tile grid
+        self._rows = 1
+        self._per_page = 1  # tiles a page holds: rows x columns
+        self._page = 0
         self._matrices: list[_MatrixView] = []
         self._selection: tuple[int, int] | None = None
         self._wide = True  # matrices beside the grid (True) or below it
@@ -120,10 +150,13 @@ class WeightsPanel(QWidget):
         self.graphics.setBackground(theme.BACKGROUND)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.graphics)
+        layout.setSpacing(0)
+        layout.addLayout(self._build_controls())
+        layout.addWidget(self.graphics, 1)
         self._build_grid(self.graphics.addLayout(row=0, col=0))
         self._deeper = self.graphics.addLayout(row=0, col=1)
         self._arrange()
+        self._show_page_controls()
 
     @property
     def matrix_images(self) -> tuple[pg.ImageItem, ...]:
@@ -137,6 +170,21 @@ class WeightsPanel(QWidget):
                 return image.outline
         return None
 
+    @property
+    def page(self) -> int:
+        """The page of the first layer shown, from 0: its neurons page*n to page*n + n - 1, n
+        the tiles of a page (``page_shape``'s product)."""
+        return self._page
+
+    @property
+    def page_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the first layer's page of tiles."""
+        return self._rows, self._columns
+
+    @property
+    def pages(self) -> int:
+        return 1 if self._sizes is None else math.ceil(self._sizes[1] / self._per_page)
+
     # --- feeding -----------------------------------------------------------------------------
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
@@ -146,59 +194,114 @@ class WeightsPanel(QWidget):
         rebuilt = snapshot.sizes != self._sizes
         if rebuilt:
             self._rebuild(snapshot.sizes)
-        levels = theme.symmetric_levels(snapshot.W[0])
-        self.grid_image.setImage(tile(first_layer_tiles(snapshot.W[0]), self._columns, GAP),
-                                 levels=levels, autoLevels=False)
-        if levels != self.colour_bar.levels():  # the same round levels: its ticks stay laid out
-            self.colour_bar.setLevels(levels)
+        self._draw_tiles()
         for matrix in self._matrices:
             matrix.show(snapshot.W[matrix.l])
         if rebuilt:
             for box in (self.grid_box, *(m.box for m in self._matrices)):
-                box.autoRange(padding=0.02)
+                box.autoRange(padding=PADDING)
             self._show_selection()
 
     def set_selection(self, layer: int | None, neuron: int | None) -> None:
         """Outline neuron ``neuron`` of ``layer`` (its tile, or its column of incoming weights);
-        (None, None) hides the outline."""
-        self._selection = None if layer is None or neuron is None else (layer, neuron)
+        (None, None) hides the outline. A first-layer neuron newly selected brings its page;
+        the same selection again (the window sets it with every frame) leaves the page alone."""
+        selection = None if layer is None or neuron is None else (layer, neuron)
+        changed, self._selection = selection != self._selection, selection
+        if changed and self._page_of_selection() is not None:
+            self.set_page(self._page_of_selection())
         self._show_selection()
+
+    def set_page(self, page: int) -> None:
+        """Show page ``page`` of the first layer's tiles (clamped to those there are)."""
+        page = min(max(page, 0), self.pages - 1)
+        if page == self._page:
+            return
+        self._page = page
+        if self._snapshot is not None:
+            self._draw_tiles()
+        self._show_page_controls()
+        self._show_selection()
+
+    def set_per_tile_contrast(self, on: bool) -> None:
+        """Each tile on its own colour scale (True) or all on one shared scale (False)."""
+        self.per_tile.setChecked(on)  # draws again through _contrast_toggled if it changed
+
+    def _draw_tiles(self) -> None:
+        """The tiles of the page shown, from the snapshot: only they are copied and laid out."""
+        W0 = self._snapshot.W[0]
+        start, stop = self._page_range()
+        tiles = first_layer_tiles(W0[:, start:stop])  # (stop - start, 28, 28)
+        if self.per_tile.isChecked():
+            tiles, levels = per_tile_contrast(tiles), (-1.0, 1.0)
+        else:  # the whole layer's scale, so that it holds from one page to the next
+            levels = theme.symmetric_levels(W0)
+        self.grid_image.setImage(tile(tiles, self._columns, GAP, rows=self._rows),
+                                 levels=levels, autoLevels=False)
+        if levels != self.colour_bar.levels():  # the same round levels: its ticks stay laid out
+            self.colour_bar.setLevels(levels)
 
     # --- building ----------------------------------------------------------------------------
 
+    def _build_controls(self) -> QHBoxLayout:
+        """The row over the pictures: the first layer's title, its pages, and its contrast. Qt
+        widgets beside the title, not a title in the scene over the grid and a row of controls
+        below: in a 1280x720 window the grid's view was then 121 pixels high, two rows of
+        40-pixel tiles; it is 151, three."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.setContentsMargins(8, 2, 28, 2)  # right: room for the window's "?" (app.help.CornerHelp)
+        self.grid_title = QLabel("layer 1 ← input")
+        row.addWidget(self.grid_title)
+        row.addSpacing(8)
+        self.previous_page = QToolButton()
+        self.previous_page.setArrowType(Qt.ArrowType.LeftArrow)
+        self.previous_page.setToolTip("The previous page of the first layer's neurons")
+        self.previous_page.clicked.connect(lambda: self.set_page(self._page - 1))
+        self.next_page = QToolButton()
+        self.next_page.setArrowType(Qt.ArrowType.RightArrow)
+        self.next_page.setToolTip("The next page of the first layer's neurons")
+        self.next_page.clicked.connect(lambda: self.set_page(self._page + 1))
+        self.page_label = QLabel()
+        self.per_tile = QCheckBox("per-tile contrast")
+        self.per_tile.setToolTip(
+            "Off: every tile on one colour scale, so tiles compare (a dim tile has small weights).\n"
+            "On: each tile stretched to its own largest weight, so faint patterns show;\n"
+            "tiles no longer compare, and a neuron that learned nothing shows its noise.")
+        # On at first: on one scale for all, the tiles are dim. After 3 epochs, classic's median
+        # tile reaches 2.2 of the shared scale's ±4 (half the colours), 'watch''s 0.07 of ±0.2
+        # (a third; its 10th percentile 0.04, a fifth).
+        self.per_tile.setChecked(True)
+        self.per_tile.toggled.connect(self._contrast_toggled)
+        for widget in (self.previous_page, self.page_label, self.next_page):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.per_tile)
+        return row
+
     def _build_grid(self, layout: pg.GraphicsLayout) -> None:
-        """The title, the tile grid and its colour bar, in ``layout``."""
-        self._grid_title = layout.addLabel("layer 1 ← input", row=0, col=0, colspan=2,
-                                           size="10pt", color=theme.FOREGROUND)
+        """The tile grid and its colour bar, in ``layout``."""
         self.grid_image = _PixelImage()
         self.grid_image.clicked.connect(self._grid_clicked)
         self.grid_image.hovered.connect(self._grid_hovered)
         self.grid_box = _image_box(self.grid_image, lock_aspect=True)
+        self.grid_box.sigResized.connect(lambda _box: self._fit_page())
         self._gaps = QGraphicsRectItem()  # behind the tiles, showing through their NaN gaps
         self._gaps.setPen(pg.mkPen(None))
         self._gaps.setBrush(pg.mkBrush(GAP_COLOUR))
         self._gaps.setZValue(-1)
         self.grid_box.addItem(self._gaps, ignoreBounds=True)
-        layout.addItem(self.grid_box, row=1, col=0)
+        layout.addItem(self.grid_box, row=0, col=0)
         self.colour_bar = pg.ColorBarItem(colorMap=theme.WEIGHTS, interactive=False, width=12,
-                                          colorMapMenu=False, label="weight")
+                                          colorMapMenu=False)
+        self.colour_bar.getAxis("left").setLabel(PER_TILE_LABEL if self.per_tile.isChecked() else SHARED_LABEL)
         self.colour_bar.setImageItem(self.grid_image)
-        layout.addItem(self.colour_bar, row=1, col=1)
-        layout.layout.setRowStretchFactor(1, 1)
+        layout.addItem(self.colour_bar, row=0, col=1)
 
     def _rebuild(self, sizes: tuple[int, ...]) -> None:
         """New layer sizes: a new grid shape, new matrix views."""
         self._sizes = tuple(sizes)
-        n_1 = sizes[1]
-        self._columns = grid_shape(n_1)[1]
-        rows = math.ceil(n_1 / self._columns)  # as core.inspect.tile lays them out
-        step = SIDE + GAP
-        self._gaps.setRect(QRectF(0, 0, self._columns * step - GAP, rows * step - GAP))
-        output = " (output)" if len(sizes) == 2 else ""
-        # Two lines, as the matrices' titles: on one, the title alone was wider than the grid
-        # of a 1280-pixel window's centre, and pushed the matrices out of sight.
-        self._grid_title.setText(f"layer 1 ← input{output}<br><span style='color:{theme.MUTED}'>"
-                                 f"{n_1} neurons, {SIDE}×{SIDE} weights each</span>")
+        self.grid_title.setText("layer 1 ← input" + (" (output)" if len(sizes) == 2 else ""))
         self._deeper.clear()
         self._matrices = []
         for l in range(1, len(sizes) - 1):
@@ -208,6 +311,56 @@ class WeightsPanel(QWidget):
             self._matrices.append(matrix)
         self._place_matrices()
         fit_to_scene(self.graphics)
+        self._page = 0
+        self._fit_page(force=True)
+        self._page = self._page_of_selection() or 0  # a selected first-layer neuron in sight
+        self._show_page_controls()
+
+    def _fit_page(self, force: bool = False) -> None:
+        """As many tiles to a page as the grid's view shows at MIN_TILE pixels or more: on a new
+        architecture (``force``) and when the view is resized. The page shown then is that of the selected
+        neuron if it was in sight, else that of the first neuron that was."""
+        if self._sizes is None:
+            return
+        shape = page_shape(self._sizes[1], self.grid_box.width(), self.grid_box.height(),
+                           MIN_TILE, GAP, PADDING)
+        if shape == (self._rows, self._columns) and not force:
+            return
+        start = self._page_range()[0]
+        selected = self._page_of_selection() == self._page
+        keep = self._selection[1] if selected else start
+        self._rows, self._columns = shape
+        self._per_page = self._rows * self._columns
+        self._page = keep // self._per_page
+        step = SIDE + GAP
+        self._gaps.setRect(QRectF(0, 0, self._columns * step - GAP, self._rows * step - GAP))
+        if not force:  # (a new architecture is drawn next, by show_snapshot)
+            self._draw_tiles()
+            self.grid_box.autoRange(padding=PADDING)
+        self._show_page_controls()
+        self._show_selection()
+
+    def _show_page_controls(self) -> None:
+        """The arrows only when the first layer has several pages, and which neurons are shown."""
+        paged = self.pages > 1
+        self.previous_page.setVisible(paged)
+        self.next_page.setVisible(paged)
+        if self._sizes is None:
+            self.page_label.setText("")
+        elif paged:
+            start, stop = self._page_range()
+            self.page_label.setText(f"neurons {start}–{stop - 1} of {self._sizes[1]}")
+            self.previous_page.setEnabled(self._page > 0)
+            self.next_page.setEnabled(self._page < self.pages - 1)
+        else:
+            self.page_label.setText(f"{self._sizes[1]} neurons")
+        self.page_label.setToolTip(f"Each tile: a neuron's {SIDE}×{SIDE} weights, one from each "
+                                   "pixel of the image, where that pixel is")
+
+    def _contrast_toggled(self, on: bool) -> None:
+        self.colour_bar.getAxis("left").setLabel(PER_TILE_LABEL if on else SHARED_LABEL)
+        if self._snapshot is not None:
+            self._draw_tiles()
 
     # --- arranging ---------------------------------------------------------------------------
 
@@ -226,11 +379,9 @@ class WeightsPanel(QWidget):
         if self._wide:
             outer.addItem(self._deeper, row=0, col=1)
             self._deeper.setContentsMargins(16, 0, 0, 0)
-            _stretch(outer.layout, columns=(3, 2))
         else:
             outer.addItem(self._deeper, row=1, col=0)
             self._deeper.setContentsMargins(0, 12, 0, 0)
-            _stretch(outer.layout, rows=(3, 2))
         for matrix in self._matrices:
             self._deeper.removeItem(matrix.title)
             self._deeper.removeItem(matrix.box)
@@ -238,7 +389,10 @@ class WeightsPanel(QWidget):
         fit_to_scene(self.graphics)
 
     def _place_matrices(self) -> None:
-        """Put each matrix's title and heatmap into the (empty) deeper layout."""
+        """Put each matrix's title and heatmap into the (empty) deeper layout; with none (a
+        network of one layer, 784-10), the tiles have all the room."""
+        share = (3, 2) if self._matrices else (1, 0)
+        _stretch(self.graphics.ci.layout, **{"columns" if self._wide else "rows": share})
         for i, matrix in enumerate(self._matrices):
             if self._wide:
                 self._deeper.addItem(matrix.title, row=2 * i, col=0)
@@ -252,7 +406,19 @@ class WeightsPanel(QWidget):
         else:
             _stretch(self._deeper.layout, rows=(0, 1), columns=(1,) * n)
 
-    # --- selection and mouse -----------------------------------------------------------------
+    # --- selection, pages and mouse ----------------------------------------------------------
+
+    def _page_range(self) -> tuple[int, int]:
+        """The first neuron of the page shown, and one past its last."""
+        start = self._page * self._per_page
+        return start, min(start + self._per_page, self._sizes[1])
+
+    def _page_of_selection(self) -> int | None:
+        """The page of the selected neuron if it is one of the first layer's, else None."""
+        if self._selection is None or self._sizes is None or self._selection[0] != 1:
+            return None
+        neuron = self._selection[1]
+        return neuron // self._per_page if 0 <= neuron < self._sizes[1] else None
 
     def _show_selection(self) -> None:
         for image in (self.grid_image, *self.matrix_images):
@@ -263,7 +429,10 @@ class WeightsPanel(QWidget):
         if not (1 <= layer < len(self._sizes) and 0 <= neuron < self._sizes[layer]):
             return  # not a neuron of this architecture
         if layer == 1:
-            r, c = divmod(neuron, self._columns)
+            start, stop = self._page_range()
+            if not start <= neuron < stop:
+                return  # on another page: the outline comes back with it
+            r, c = divmod(neuron - start, self._columns)
             step = SIDE + GAP
             self.grid_image.show_outline(QRectF(c * step - GAP / 2, r * step - GAP / 2, step, step))
         else:
@@ -298,9 +467,12 @@ class WeightsPanel(QWidget):
         self._matrices[l - 1].image.setToolTip(text)
 
     def _tile_at(self, row: float, col: float) -> int | None:
+        """The first-layer neuron whose tile (of the page shown) is under the pixel, or None."""
         if self._sizes is None:
             return None
-        return tile_at(row, col, self._columns, self._sizes[1], gap=GAP)
+        start, stop = self._page_range()
+        k = tile_at(row, col, self._columns, stop - start, gap=GAP)
+        return None if k is None else start + k
 
     def _inside(self, l: int, row: float, col: float) -> bool:
         return 0 <= row < self._sizes[l] and 0 <= col < self._sizes[l + 1]

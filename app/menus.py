@@ -1,0 +1,134 @@
+"""The window's actions: every command in a menu, with its shortcut, and the training commands
+also in a toolbar (whose buttons are the window's ``train_button`` … ``reset_button``).
+
+Shortcuts never take a key a text field needs. Measured under X11 (``xcb``; offscreen Qt
+binds fewer): the fields take Space and '.', the arrows, Home and End with or without Ctrl
+or Shift, and Ctrl+A, C, E (end of line), U, V, X, Y and Z. So Export is not Ctrl+E, Step and
+Stop are Ctrl+B and Ctrl+. ; Space pauses from anywhere but a text field, and in a number field
+it commits what was typed and then pauses (``app.controls``). tests/test_shortcuts.py presses
+each with the focus in a number field and in the layers field.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
+
+from app import help as texts
+from app import layout, theme
+
+# What text fields take under X11 beyond what they take everywhere (measured, see above): no
+# shortcut may be one of these.
+X11_FIELD_KEYS = ("Ctrl+E", "Ctrl+U")
+# (attribute, text, shortcut, tooltip)
+TRAINING = (
+    ("train", "&Train", "Ctrl+T", "Train the network for the epochs set, going on from where it is"),
+    ("pause", "&Pause", "Space", "Pause or resume training"),
+    ("step", "&Step one batch", "Ctrl+B", "Train one batch, then pause: watch a single step"),
+    ("stop", "St&op", "Ctrl+.", "Stop training; Train goes on from here"),
+    ("reset", "&Reset", "Ctrl+R", "A new network: fresh weights from the seed, with the settings"),
+)
+ICONS = {"train": QStyle.SP_MediaPlay, "pause": QStyle.SP_MediaPause, "step": QStyle.SP_MediaSeekForward,
+         "stop": QStyle.SP_MediaStop, "reset": QStyle.SP_BrowserReload}
+
+
+def install(window) -> None:
+    """Make the window's menus (File, Training, Timeline, View, Help) and training toolbar."""
+    bar = window.menuBar()
+    _file_menu(window, bar.addMenu("&File"))
+    _training(window, bar.addMenu("&Training"))
+    _timeline_menu(window, bar.addMenu("T&imeline"))
+    layout.install_view_menu(window, bar.addMenu("&View"))
+    _help_menu(window, bar.addMenu("&Help"))
+
+
+def action(window, menu, text: str, shortcut, slot, tip: str = "") -> QAction:
+    a = QAction(text, window)
+    if shortcut:
+        a.setShortcut(QKeySequence(shortcut))
+    if tip:
+        a.setToolTip(f"{tip} ({a.shortcut().toString(QKeySequence.NativeText)})" if shortcut else tip)
+    a.triggered.connect(slot)
+    menu.addAction(a)
+    return a
+
+
+def _file_menu(window, menu) -> None:
+    window.new_action = action(window, menu, "&New network", QKeySequence.New, window.new_network,
+                               "A new network from the settings")
+    window.open_action = action(window, menu, "&Open model…", QKeySequence.Open, window.open_model_dialog)
+    window.recent_menu = menu.addMenu("Open &recent")
+    window.recent_menu.aboutToShow.connect(
+        lambda: window.recent.fill(window.recent_menu, window.open_recent))
+    window.open_image_action = action(window, menu, "Open &image…", "Ctrl+I", window.open_image_dialog)
+    menu.addSeparator()
+    window.save_action = action(window, menu, "&Save model", QKeySequence.Save, window.save)
+    window.save_as_action = action(window, menu, "Save model &as…", QKeySequence.SaveAs,
+                                   window.save_model_dialog)
+    menu.addSeparator()
+    window.export_action = action(window, menu, "Export window as &PNG…", "Ctrl+Shift+P",
+                                  window.export_png_dialog)
+    window.timelapse_action = action(window, menu, "Export &time-lapse…", "Ctrl+Shift+E",
+                                     window.export_timelapse_dialog)
+    menu.addSeparator()
+    window.quit_action = action(window, menu, "&Quit", "Ctrl+Q", window.close)
+
+
+def _training(window, menu) -> None:
+    """The Training menu, and the same actions as the toolbar at the top, Train first and
+    coloured: it is the first thing to press."""
+    toolbar = QToolBar("Training controls")
+    toolbar.setObjectName("Training controls")  # saveState needs names
+    toolbar.setMovable(False)
+    toolbar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    window.addToolBar(Qt.TopToolBarArea, toolbar)
+    window.training_bar = toolbar
+    style = window.style()
+    for name, text, shortcut, tip in TRAINING:
+        slot = window.toggle_pause if name == "pause" else getattr(window, name)
+        a = action(window, menu, text, shortcut, slot, tip)
+        a.setIcon(style.standardIcon(ICONS[name]))
+        if name == "step":
+            a.setIconText("Step")  # the toolbar's word; the menu says one batch
+        toolbar.addAction(a)
+        setattr(window, f"{name}_action", a)
+        button = toolbar.widgetForAction(a)
+        button.setFocusPolicy(Qt.TabFocus)
+        setattr(window, f"{name}_button", button)
+        if name == "stop":
+            toolbar.addSeparator()
+    window.train_button.setObjectName("train_button")
+    window.train_button.setStyleSheet(
+        f"QToolButton#train_button:enabled {{ background: {theme.ACCENT}; color: #16181d; "
+        "font-weight: bold; border-radius: 3px; padding: 2px 8px; }")
+    window.hint = texts.FirstRunHint()
+    window.hint_action = toolbar.addWidget(window.hint)
+    window.hint.dismissed.connect(window.dismiss_hint)
+
+
+def _timeline_menu(window, menu) -> None:
+    t = window.timeline
+    window.timeline_actions = [
+        action(window, menu, "&Previous moment", "Alt+Left", t.step_back),
+        action(window, menu, "&Next moment", "Alt+Right", t.step_forward),
+        action(window, menu, "&First moment", "Alt+Home", t.go_first),
+        action(window, menu, "&Live", "Alt+End", t.go_live),
+        action(window, menu, "Play / pause the &time-lapse", "Alt+P", t.toggle_play)]
+
+
+def _help_menu(window, menu) -> None:
+    window.maths_action = action(window, menu, "The &maths", QKeySequence.HelpContents, window.show_maths,
+                                 "The equations the network's code implements")
+    panels = menu.addMenu("&What am I looking at?")
+    for name, (title, _) in texts.PANELS.items():
+        a = panels.addAction(title)
+        a.triggered.connect(lambda _=False, n=name: window.explain_panel(n))
+    menu.addSeparator()
+    window.about_action = action(window, menu, "&About", None, window.show_about)
+
+
+def stretch_toolbar_buttons(toolbar: QToolBar) -> None:
+    """Tool buttons of the training toolbar as wide as the widest state of each (Pause is also
+    Resume), so the row does not jump when one changes."""
+    for button in toolbar.findChildren(QToolButton):
+        button.setMinimumWidth(button.sizeHint().width())
