@@ -381,3 +381,41 @@ def test_settings_files_stay_apart(tmp_path):
     for i in range(12):
         a.add(str(tmp_path / f"{i}.npz"))
     assert len(a.paths()) == 8 and a.paths()[0].endswith("11.npz")
+
+
+@pytest.mark.parametrize("field", ["lr", "layers"])
+def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypatch, field):
+    """Each action with a shortcut (dialogs answered with Cancel), pressed with the focus in a
+    number field and in the layers field, is triggered; the field keeps its text. (Not the
+    pad's Undo: in a field, Ctrl+Z undoes the typing; nor the pad's Esc, which is the pad's
+    only while it has the focus.)"""
+    import app.timelapse
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(app.timelapse, "export_dialog", lambda w: None)
+    widget = getattr(window.form, field)
+    text = widget.text()
+    actions = [a for a in window.findChildren(type(window.train_action))
+               if not a.shortcut().isEmpty() and a not in (window.quit_action, window.pause_action)
+               and a.shortcut() != QKeySequence.Undo
+               and a.shortcutContext() in (Qt.WindowShortcut, Qt.ApplicationShortcut)]  # not a panel's own
+    assert len(actions) >= 15
+    for action in actions:
+        if not widget.isEnabled():  # a run started by Train disables all but the rate
+            with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+                window.stop()
+        if not action.isEnabled():
+            continue
+        combo = action.shortcut()[0]
+        fired = []
+        action.triggered.connect(lambda *_: fired.append(True))
+        press(qtbot, widget, combo.key(), combo.keyboardModifiers())
+        assert fired, (action.text(), action.shortcut().toString(), action.parent())
+        for box in (window.maths_dialog, window.about_dialog):
+            if box is not None:
+                box.close()
+        window.activateWindow()
+    if window.training is not None:
+        with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
+            window.stop()
+    assert widget.text() == text
