@@ -13,7 +13,10 @@
   dark paper. Read back with ``app.images.read_grey_levels`` (Qt, which applies the tag) and
   prepared by ``core.photo.read_digit``.
 - four-digit numbers: four test digits side by side, some touching, photographed likewise and
-  read by ``core.photo.read_number``; a number is right only if all four digits are.
+  read by ``core.photo.read_number``; a number is right only if all four digits are. Beside
+  the rate, its ceiling: how often the network reads all four 28x28 originals right.
+- photos of faces (``face_photo``: shading, hair, eyes, a mouth, a lit background, noise,
+  JPEG), which must all be refused; and how many digit photos were refused (none should be).
 - the time to prepare a 1200x1200 photo and a pad drawing (median and 99th percentile).
 
 Every figure is printed against the network's accuracy on the same 28x28 test digits. The
@@ -31,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from core.commandline import Parser, guarded, positive_int
+from core.config import preset
 from core.data import load_mnist
 from core.errors import ConfigError
-from core.fidelity import DEFAULT_EPOCHS, bilinear_matrix, obtain_network
+from core.fidelity import bilinear_matrix, obtain_network
 from core.photo import NotADigit, read_digit, read_number
 from core.preprocess import SIDE, preprocess
 from core.strokes import paint_segments, render_segments, skeleton_segments, thin
@@ -44,6 +48,9 @@ PAD_BANDS = ((0.20, 0.35), (0.45, 0.60), (0.75, 0.95))  # the drawing's longer s
 PAD_TARGET_PP = 1.5
 PHOTO_TARGET_PP = 2.0
 NUMBER_TARGET = 0.90
+# The fast preset trained for all its epochs (0.982 on the test set, ~15 s here): a half-trained
+# network caps the numbers' rate below the target by itself (0.97^4 = 0.88 of four-digit numbers).
+FULL_EPOCHS = preset("fast").epochs
 ORIENTATIONS = range(2, 9)  # EXIF orientations other than upright
 # Pillow's transposition that undoes each orientation's turn: a picture stored so, with the
 # tag, is shown upright by a reader that applies it (ImageOps.exif_transpose's table, inverted).
@@ -113,6 +120,43 @@ def photo_of(images: list[np.ndarray], rng, shape=(900, 700), light_ink: bool = 
     return np.clip(np.rint(picture * 255), 0, 255).astype(np.uint8)
 
 
+def face_photo(rng, shape=(900, 700)) -> np.ndarray:
+    """(H, W) uint8: a photo of a face, which holds no digit. A background lit by a gradient;
+    hair (a dark cap, 0.05-0.25); an elliptic face of skin (0.55-0.85) shaded by light from one
+    side; dark eyes, brows and mouth, a shaded nose; shoulders (0.1-0.5) below; all softened by
+    a 5-pixel box, with noise of 2%. Before JPEG."""
+    H, W = shape
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    y, x = y / H, x / W
+    a = rng.uniform(0, 2 * np.pi)
+    picture = rng.uniform(0.35, 0.75) + rng.uniform(0.1, 0.3) * (np.cos(a) * (x - 0.5) + np.sin(a) * (y - 0.5))
+    cy, cx = rng.uniform(0.42, 0.58), rng.uniform(0.4, 0.6)  # the face's centre
+    ry, rx = rng.uniform(0.25, 0.35), rng.uniform(0.18, 0.26) * H / W  # and its half-axes
+
+    def ellipse(y0, x0, b, a):
+        return ((y - y0) / b) ** 2 + ((x - x0) / a) ** 2 < 1
+
+    hair = ellipse(cy - 0.25 * ry, cx, 1.15 * ry, 1.15 * rx) & (y < cy - 0.2 * ry)
+    picture = np.where(hair, rng.uniform(0.05, 0.25), picture)
+    shading = 1 - 0.175 * np.clip((x - cx) / rx * np.cos(a) + (y - cy) / ry * np.sin(a), -1, 1)
+    picture = np.where(ellipse(cy, cx, ry, rx), rng.uniform(0.55, 0.85) * shading, picture)
+    for side in (-1, 1):
+        picture = np.where(ellipse(cy - 0.15 * ry, cx + side * 0.4 * rx, 0.07 * ry, 0.15 * rx), 0.1, picture)
+        brow = (np.abs(y - (cy - 0.3 * ry)) < 0.025 * ry) & (np.abs(x - (cx + side * 0.4 * rx)) < 0.2 * rx)
+        picture = np.where(brow, 0.2, picture)
+    picture = np.where(ellipse(cy + 0.45 * ry, cx, 0.06 * ry, 0.35 * rx), 0.25, picture)
+    nose = (np.abs(x - cx) < rx * (0.02 + 0.1 * np.clip((y - cy) / (0.25 * ry), 0, 1))) & \
+        (y > cy) & (y < cy + 0.25 * ry)
+    picture = np.where(nose, 0.8 * picture, picture)
+    shoulders = (y > cy + 1.05 * ry) & (np.abs(x - cx) < 2.2 * rx * np.clip(4 * (y - cy - ry), 0, 1))
+    picture = np.where(shoulders, rng.uniform(0.1, 0.5), picture)
+    k = 5  # a box blur, by a summed-area table: a lens's softness
+    c = np.pad(np.pad(picture, k // 2, mode="edge").cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    picture = (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
+    picture += rng.normal(0, 0.02, (H, W))
+    return np.clip(np.rint(picture * 255), 0, 255).astype(np.uint8)
+
+
 def save_jpeg(path, grey: np.ndarray, orientation: int = 1, quality: int = 75) -> Path:
     """Save an upright picture as JPEG; with an orientation other than 1, the pixels are
     stored turned and the EXIF tag says how to turn them back, as a phone does."""
@@ -144,8 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "accuracy on the 28x28 originals; and the time preparation takes.")
     parser.add_argument("model", metavar="MODEL", nargs="?",
                         help="a brain.npz saved by 'main.py train'; without one, the fast preset "
-                        "is trained for --epochs epochs first")
-    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS, metavar="N")
+                        "is trained for --epochs epochs first (about 15 s)")
+    parser.add_argument("--epochs", type=positive_int, default=FULL_EPOCHS, metavar="N",
+                        help="default: the preset's own %(default)s, so that the figures are those "
+                        "of a properly trained network (0.98 on the test set)")
+    parser.add_argument("--faces", type=positive_int, default=100, metavar="N",
+                        help="photos of faces, each of which must be refused (default: %(default)s)")
     parser.add_argument("--limit", type=positive_int, default=10_000, metavar="N",
                         help="test digits drawn on the pad (default: all %(default)s)")
     parser.add_argument("--photos", type=positive_int, default=600, metavar="N",
@@ -174,6 +222,7 @@ def run(args) -> int:
         with tempfile.TemporaryDirectory() as folder:
             photos(net, images, labels, original, args.photos, rng, Path(folder))
             numbers(net, images, labels, args.numbers, rng, Path(folder))
+            faces(args.faces, rng, Path(folder))
             timings(images, rng, Path(folder))
     return 0
 
@@ -200,7 +249,7 @@ def photos(net, images, labels, original, n, rng, folder) -> None:
     from app.images import read_grey_levels
 
     chosen = rng.choice(len(images), n, replace=False)
-    right, failed, turned = 0, 0, 0
+    right, refused, turned = 0, [], 0
     for j, i in enumerate(chosen):
         orientation = int(rng.choice(list(ORIENTATIONS))) if j % 3 == 0 else 1
         turned += orientation != 1
@@ -209,8 +258,8 @@ def photos(net, images, labels, original, n, rng, folder) -> None:
         path = save_jpeg(folder / f"photo{j}.jpg", grey, orientation, int(rng.integers(60, 90)))
         try:
             _, stages = read_digit(read_grey_levels(str(path)))
-        except NotADigit:
-            failed += 1
+        except NotADigit as exc:
+            refused.append(str(exc))
             continue
         right += int(net.predict(stages.x[None])[0] == labels[i])
     accuracy, base = right / n, original[chosen].mean()
@@ -218,17 +267,38 @@ def photos(net, images, labels, original, n, rng, folder) -> None:
     print(f"photos: {n} test digits on unevenly lit paper with a shadow, noise and JPEG, "
           f"{turned} stored turned with an EXIF tag, {n // 8} light on dark: {accuracy:.4f} "
           f"against {base:.4f} for the same digits as 28x28 ({gap:+.2f} points, "
-          f"{_verdict(gap, PHOTO_TARGET_PP)}); {failed} found no digit")
+          f"{_verdict(gap, PHOTO_TARGET_PP)}); refused as no digit: {len(refused)} "
+          f"({len(refused) / n:.4f})" + "".join(f"\n    refused: {why}" for why in refused[:5]))
+
+
+def faces(n, rng, folder) -> None:
+    from app.images import read_grey_levels
+
+    read, reasons = 0, {}
+    for j in range(n):
+        shape = (int(rng.integers(600, 1000)), int(rng.integers(600, 1000)))
+        path = save_jpeg(folder / f"face{j}.jpg", face_photo(rng, shape), 1, int(rng.integers(60, 90)))
+        grey = read_grey_levels(str(path))
+        try:
+            read_digit(grey)
+            read_number(grey)
+        except NotADigit as exc:
+            why = str(exc).split(" (")[0]
+            reasons[why] = reasons.get(why, 0) + 1
+            continue
+        read += 1
+    print(f"photos of faces: {n}, refused {n - read} ({(n - read) / n:.4f}; target: all), read as "
+          f"a digit {read}; " + "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items())))
 
 
 def numbers(net, images, labels, n, rng, folder) -> None:
     from app.images import read_grey_levels
 
-    exact, touching, readable, exact_readable = 0, 0, 0, 0
+    exact, touching, ceiling, exact_readable, miscounted = 0, 0, 0, 0, 0
     for j in range(n):
         chosen = rng.choice(len(images), 4, replace=False)
         right_as_28 = bool((net.predict(images[chosen].reshape(4, -1)) == labels[chosen]).all())
-        readable += right_as_28
+        ceiling += right_as_28
         touch = j % 4 == 0
         touching += touch
         grey = photo_of([images[i] for i in chosen], rng, (600, 1100), touching=touch)
@@ -236,18 +306,21 @@ def numbers(net, images, labels, n, rng, folder) -> None:
         try:
             _, found = read_number(read_grey_levels(str(path)))
         except NotADigit:
+            miscounted += 1
             continue
-        if len(found) == 4:
-            read = net.predict(np.stack([s.x for s in found]))
-            right = bool((read == labels[chosen]).all())
-            exact += right
-            exact_readable += right and right_as_28
+        if len(found) != 4:
+            miscounted += 1
+            continue
+        read = net.predict(np.stack([s.x for s in found]))
+        right = bool((read == labels[chosen]).all())
+        exact += right
+        exact_readable += right and right_as_28
     rate = exact / n
     verdict = "meets" if rate >= NUMBER_TARGET else "MISSES"
     print(f"four-digit numbers: {n} photos ({touching} with the digits touching), read exactly: "
-          f"{rate:.4f} ({verdict} the target of {NUMBER_TARGET:.0%}); the network reads all four "
-          f"digits right as 28x28 in {readable / n:.4f} of them, and of those the photo exactly in "
-          f"{exact_readable / max(readable, 1):.4f}")
+          f"{rate:.4f} ({verdict} the target of {NUMBER_TARGET:.0%}); ceiling {ceiling / n:.4f} (the "
+          f"network reads all four 28x28 originals right); of those numbers the photo is read "
+          f"exactly in {exact_readable / max(ceiling, 1):.4f}; {miscounted} found not 4 digits")
 
 
 def timings(images, rng, folder) -> None:

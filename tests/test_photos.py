@@ -1,25 +1,31 @@
 """core.photo and ``predict`` on photos: pictures made from MNIST's test digits as a phone would
 take them (app.readbench.photo_of: uneven light, a shadow, noise, JPEG), EXIF orientations 1-8,
 light ink on dark paper, four-digit numbers with touching digits, and pictures that hold no digit
-(blank, a page of text, a solid blotch), each refused in one sentence."""
+(blank, a page of text, a solid blotch, a face), each refused in one sentence."""
 import re
 from collections import deque
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
 from app.images import read_grey_levels
-from app.readbench import ORIENTATIONS, photo_of, save_jpeg
+from app.readbench import ORIENTATIONS, face_photo, photo_of, save_jpeg
 from core.model_io import save_model
 from core.photo import (
+    CLOSING,
     NotADigit,
     clean,
     label,
     otsu,
+    paper_brightness,
     read_digit,
     read_number,
+    running,
     split_columns,
+    thickest,
 )
+from core.strokes import paint_strokes
 from tests.test_cli import run
 
 NUMBER = re.compile(r"^(?P<path>.+): (?P<number>\d+) \((?P<p>[01]\.\d\d( [01]\.\d\d)*)\)$")
@@ -94,7 +100,63 @@ def test_a_wide_group_is_cut_where_the_ink_is_thinnest():
     assert split_columns(ink[:, :14], 20.0) == [(0, 14)]
 
 
-# --- photos of single digits ------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 3, 5, 9, 31])
+def test_running_extremes_match_a_sliding_window(k):
+    """Van Herk's running maximum and minimum equal the max and min of every window of k,
+    the edges repeated, taken one window at a time."""
+    x = np.random.default_rng(k).random((13, 40)).astype(np.float32)
+    padded = np.pad(x, ((0, 0), (k // 2, k // 2)), mode="edge")
+    windows = sliding_window_view(padded, k, axis=1)  # (13, 40, k)
+    np.testing.assert_array_equal(running(x, k, 1, np.maximum), windows.max(axis=-1))
+    np.testing.assert_array_equal(running(x.T, k, 0, np.minimum), windows.min(axis=-1).T)
+
+
+def test_the_paper_is_the_pictures_closing():
+    """paper_brightness is a K x K maximum then minimum, computed here by brute force."""
+    g = np.random.default_rng(0).random((30, 45)).astype(np.float32)
+    k = 2 * round(CLOSING * 45 / 2) + 1
+    r = k // 2
+    bright = sliding_window_view(np.pad(g, r, mode="edge"), (k, k)).max(axis=(2, 3))
+    closed = sliding_window_view(np.pad(bright, r, mode="edge"), (k, k)).min(axis=(2, 3))
+    np.testing.assert_allclose(paper_brightness(g), closed)
+
+
+def test_thickest_is_the_largest_square_inside():
+    """Against a brute-force search over odd squares, on random blobs."""
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        mask = rng.random((18, 23)) < 0.85
+        fits = [k for k in range(1, 19, 2)
+                if sliding_window_view(np.pad(mask, 1), (k, k)).all(axis=(2, 3)).any()]
+        assert thickest(mask) == max(fits, default=0)
+
+
+def test_a_sharp_shadow_across_a_number_is_not_ink(mnist, sure):
+    """A shadow with a hard edge across the paper, through the digits: the paper under it is
+    still paper, so the four digits are found and no mark lies beside them."""
+    grey = photo_of([digit(mnist, i) for i in sure[20:24]], np.random.default_rng(11), (600, 1000))
+    rows = np.arange(600)[:, None]
+    cols = np.arange(1000)[None, :]
+    shadowed = np.where(rows > 0.35 * 600 + 0.3 * cols, 0.55 * grey, grey).astype(np.uint8)
+    photo, found = read_number(shadowed)
+    assert len(found) == 4
+    ink_rows = np.flatnonzero(photo.labels.any(axis=1))
+    assert ink_rows[-1] - ink_rows[0] < 0.6 * 600  # the digits' row, not the shadow's edge
+
+
+def test_a_digits_separate_piece_beside_it_stays_with_it():
+    """A 5 whose bar was lifted and written apart, to its right (their columns overlap by
+    less than half the bar's width), and a broken 4: one digit each, not two or three."""
+    five = [np.array([[60, 60], [55, 110], [90, 100], [110, 130], [100, 165], [60, 170]], float),
+            np.array([[85, 55], [140, 50]], float)]
+    four = [np.array([[70, 40], [50, 120], [120, 120]], float), np.array([[105, 75], [105, 95]], float),
+            np.array([[105, 110], [105, 190]], float)]
+    for strokes in (five, four):
+        ink = paint_strokes(strokes, 9, 240)
+        grey = np.rint(230 - 200 * ink).astype(np.uint8)
+        _, found = read_number(grey)
+        assert len(found) == 1
+        read_digit(grey)  # not refused--------------------------------------------------------------
 
 
 def test_phone_style_photos_are_read_as_the_originals(mnist, net, sure, tmp_path):
@@ -172,9 +234,11 @@ def test_two_touching_digits_are_two(mnist, sure):
     assert photo.labels.max() >= 1
 
 
-def test_read_digit_says_a_number_is_a_number(mnist, sure):
-    grey = photo_of([digit(mnist, i) for i in sure[5:9]], np.random.default_rng(7), (500, 900))
-    with pytest.raises(NotADigit, match="4 digits side by side, a number: 'predict --number'"):
+@pytest.mark.parametrize("n", [2, 4])
+def test_read_digit_says_a_number_is_a_number(mnist, sure, n):
+    """Two digits apart ("12") or four: not one digit read with confidence, but a sentence."""
+    grey = photo_of([digit(mnist, i) for i in sure[5:5 + n]], np.random.default_rng(7), (500, 900))
+    with pytest.raises(NotADigit, match=f"{n} digits side by side, a number: 'predict --number'"):
         read_digit(grey)
 
 
@@ -204,6 +268,34 @@ def test_pictures_without_a_digit_say_so(grey, reason):
             read(grey)
 
 
+FACE_REASONS = "its ink is (a solid shape|pieces stacked apart|a solid blotch)"
+
+
+def test_photos_of_faces_are_refused():
+    """Twelve faces (hair, eyes, brows, a mouth, shading, a lit background, noise): none read
+    dark on light is taken for a digit, and those are most of them. A bright face on a darker
+    background may be taken for chalk on a board (``light_ink``) and still be read: the
+    readbench counts how often."""
+    refused, chalk = 0, 0
+    for seed in range(12):
+        grey = face_photo(np.random.default_rng(seed), (600, 500))
+        if clean(grey).light_ink:
+            chalk += 1
+            continue
+        for read in (read_digit, read_number):
+            with pytest.raises(NotADigit, match=FACE_REASONS):
+                read(grey)
+        refused += 1
+    assert refused >= 9 and refused + chalk == 12
+
+
+def test_digit_photos_are_not_refused_as_faces(mnist, sure):
+    """The face rules refuse none of 60 photos of test digits (the readbench measures more)."""
+    rng = np.random.default_rng(12)
+    for j, i in enumerate(sure[30:90]):
+        read_digit(photo_of([digit(mnist, i)], rng, (480, 400), light_ink=j % 8 == 7))
+
+
 # --- predict --number -------------------------------------------------------------------------
 
 
@@ -227,6 +319,21 @@ def test_predict_number_prints_the_number_and_each_digits_probability(mnist, mod
     assert match and match["path"] == str(path), result.stdout
     assert match["number"] == "2026" and len(match["p"].split()) == 4
     assert result.stderr.strip() == f"error: no number in image '{blank}': it holds no ink (is it blank?)"
+
+
+def test_predict_without_number_on_a_photo_of_12_says_it_holds_a_number(mnist, model, sure, tmp_path):
+    """'predict IMG' on a photo of "12" does not read one confident digit: one sentence says it
+    holds two digits and names --number; the digit photo beside it is still read; exit 2."""
+    one, two = (next(i for i in sure if mnist.y_test[i] == d) for d in (1, 2))
+    twelve = save_jpeg(tmp_path / "12.jpg", photo_of([digit(mnist, one), digit(mnist, two)],
+                                                     np.random.default_rng(13), (500, 800)))
+    seven = next(i for i in sure if mnist.y_test[i] == 7)
+    alone = save_jpeg(tmp_path / "7.jpg", photo_of([digit(mnist, seven)], np.random.default_rng(14), (500, 400)))
+    result = run("predict", model, twelve, alone)
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"{alone}: 7 (") and len(result.stdout.splitlines()) == 1
+    assert result.stderr.strip() == (f"error: no digit in image '{twelve}': it holds 2 digits side "
+                                     "by side, a number: 'predict --number' reads numbers")
 
 
 def test_predict_of_a_photo_of_a_digit(mnist, model, sure, tmp_path):
