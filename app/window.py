@@ -6,7 +6,7 @@ moment looked at — live or a past one — the test digit, whether the drawing 
 selected neuron). Panels are renderers of (the run at the moment, the view): every change of the
 view goes through ``_set_view``, which validates it once and redraws what depends on it. While a
 worker runs (driving the trainer in its own process, ``core.child``, or on its thread), a timer
-(25 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
+(75 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
 reaches the window from the worker, and the window never reads the live trainer.
 """
 from __future__ import annotations
@@ -51,16 +51,19 @@ from core.inspect import top_exciting
 from core.model_io import load_run, save_model
 from core.train import Snapshot, Trainer
 
-# Redraw period while training. Training on a thread, every cycle the GUI thread spends comes
-# out of training: all panels at 25 Hz kept 63% of headless throughput, one group of panels a
-# frame (see redraw) at 20 Hz 87-89%, at 15 Hz 91-94% (python -m app.bench), so a thread gets
-# 15 frames a second, each repainting one group. Training in its own process, every panel is
-# repainted every frame, 25 times a second: about 11 ms of the GUI thread a frame (4 ms feeding
-# the panels, the rest Qt painting them), on the other core. (Before the child wrote its
-# reports from a thread of its own, core.child._Outgoing, the child waited for the window to
-# read each snapshot and this cost 8% of its throughput.)
+# Redraw period while training; each frame repaints one of three groups of panels in turn (see
+# redraw). Training on a thread, every cycle the GUI thread spends comes out of training: all
+# panels at 25 Hz kept 63% of headless throughput, one group a frame at 20 Hz 87-89%, at 15 Hz
+# 91-94% (python -m app.bench), so a thread gets 15 frames a second (each group 5 times).
+# Training in its own process, 75 frames a second repaint each group 25 times a second (about
+# 11 ms of the GUI thread for all three, on the other core). Measured side by side in one run
+# (python -m app.bench on two CPUs): every group each frame at 25 Hz, GUI lateness p99 10.7 ms,
+# max 19.5, drawing pad p99 7.1 ms; one group a frame at 75 Hz, p99 5.0 ms, max 7.1, pad
+# 5.9 ms, throughput 99-117% of headless in both. (Before the child wrote its reports from a
+# thread of its own, core.child._Outgoing, it waited for the window to read each snapshot, and
+# 75 Hz frames cost it 4-15% of its throughput.)
 FRAME_MS = 66
-FRAME_MS_PROCESS = 40
+FRAME_MS_PROCESS = 13
 # The test digits that excite a neuron most, at a past moment, are searched for once the moment
 # shown has rested this long, longer while training runs (a search for a neuron of layer 2 of
 # 'fast' is a forward pass of the test set through layer 1, about 40 ms of the GUI thread; of
@@ -117,8 +120,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.maths_dialog: texts.MathsDialog | None = None
         self.about_dialog: texts.AboutDialog | None = None
-        self._frame = 0  # groups of panels drawn so far: which paints next
-        self._groups_a_frame = 1  # GROUPS while the run trains in a process
+        self._frame = 0  # redraws so far: which group of panels paints next
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
         self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
         self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
@@ -330,9 +332,7 @@ class MainWindow(QMainWindow):
         worker.start(paused=paused, steps=steps)
         if steps:
             self.run.paused(True, stepped=True)
-        in_process = worker.worker.process is not None
-        self._groups_a_frame = GROUPS if in_process else 1
-        self.timer.start(FRAME_MS_PROCESS if in_process else FRAME_MS)
+        self.timer.start(FRAME_MS if worker.worker.process is None else FRAME_MS_PROCESS)
         self._update_controls()
         self._update_status()
 
@@ -524,7 +524,7 @@ class MainWindow(QMainWindow):
             return
         self.view = dataclasses.replace(self.view, moment=index).checked(
             self.run.live.sizes, len(self.data.x_test), len(self.run.history))
-        self._behind = -(-GROUPS // self._groups_a_frame)  # frames until every group has drawn it
+        self._behind = GROUPS  # frames until every group has drawn the moment chosen
         self.cost.set_cursor(self.run.at(self.view.moment)[2])
         self._update_status()
 
@@ -557,11 +557,11 @@ class MainWindow(QMainWindow):
     def redraw(self, everything: bool = False) -> None:
         """Empty the mailbox: called by the timer while a run is alive.
 
-        With a training process every frame repaints every panel. With a training thread,
-        painting is the GUI thread's real cost (pyqtgraph paints in Python, holding the GIL the
-        trainer also needs), so each frame repaints one group of panels in turn: the cost
-        curves, the weights, the activations with the inspector and the pad, each about five
-        times a second. ``everything`` draws all at once (when a run ends).
+        Each frame repaints one group of panels in turn: the cost curves, the weights, the
+        activations with the inspector and the pad (the GUI thread is never busy for long, so a
+        stroke on the pad or a click waits little), each group 25 times a second with a
+        training process, 5 with a thread, whose painting holds the GIL the trainer also needs.
+        ``everything`` draws all at once (when a run ends).
         A past moment shown stays as it is: only the curves, the timeline and the status grow
         (once a moment chosen on the timeline has been drawn, see ``_on_moment_chosen``)."""
         run = self.run
@@ -577,14 +577,11 @@ class MainWindow(QMainWindow):
                 draw()
             self._behind = 0
         elif live or self._behind:
-            for _ in range(self._groups_a_frame):
-                groups[self._frame % len(groups)]()
-                self._frame += 1
+            groups[self._frame % len(groups)]()
             self._behind = max(self._behind - 1, 0)
-        else:
-            if self._frame % len(groups) == 0:
-                self._draw_cost()
-            self._frame += self._groups_a_frame
+        elif self._frame % len(groups) == 0:
+            self._draw_cost()
+        self._frame += 1
         self._update_status()
         self._say_stepped()
 
