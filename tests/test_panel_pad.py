@@ -104,7 +104,7 @@ def test_a_stroke_drawn_with_the_mouse_is_predicted(panel, qtbot):
     np.testing.assert_array_equal(panel.bars.marked.opts["x"], [k])
     assert panel.bars.marked.opts["brush"] == theme.ACCENT
     assert panel.digit_label.text() == str(k)
-    assert panel.probability_label.text() == f"{expected[k]:.2f}"
+    assert panel.probability_label.text().endswith(f"{expected[k]:.2f}")
     assert panel.hint_label.text() == ""
     assert len(panel.canvas.strokes) == 1
     assert len(panel.canvas.strokes[0]) == len(SEVEN[0])
@@ -412,3 +412,21 @@ def test_open_image_shows_a_photo_and_reads_it(panel, qtbot, trained, mnist, tmp
     assert panel.open_image(str(tmp_path / "none.png")).endswith("no such file")
     draw(qtbot, panel, ONE)
     assert not panel.canvas.showing_picture and len(panel.canvas.strokes) == 1
+
+
+def test_the_pad_says_a_guess_and_an_unsure_answer_as_such(panel, qtbot, trained, small_mnist):
+    """Untrained: the digit plain and muted, 'untrained guess'; trained and sure: bold in the
+    accent colour; the three likeliest digits under it."""
+    from app.panels import readout
+    untrained = Trainer(small_mnist, preset("fast")).snapshot()
+    panel.show_snapshot(untrained)
+    draw(qtbot, panel, SEVEN)
+    assert panel.probability_label.text().startswith("untrained guess, ")
+    assert theme.MUTED in panel.digit_label.styleSheet() and "normal" in panel.digit_label.styleSheet()
+    panel.show_snapshot(trained)
+    outputs = trained.network().predict_proba(panel.current_input()[None])[0]
+    reading = readout.read(outputs, trained.step, trained.epoch)
+    assert panel.runner_up_label.text() == reading.top_line and reading.top_line.count("·") == 2
+    sure = not reading.unsure
+    assert ("bold" in panel.digit_label.styleSheet()) == sure
+    assert panel.probability_label.text().startswith("unsure, ") != sure

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.panels import readout
 from app.panels.activations import LayerBars, SquareView, fit_to_scene, style_plot
 from core.errors import UserError
 from core.inspect import SIDE
@@ -67,7 +68,8 @@ PEN_WIDTH = 28.0
 # with a pen 14% of the digit's own size (``core.strokes.render_strokes``): drawn at 20-35%,
 # 45-60% or 75-95% of the pad, the pen paths of the first 2,000 test digits are read at 0.9615
 # at every size, 1.45 points under the 28x28 originals (a fully trained fast network), against
-# 0.41 of them right at the smallest size with the fixed pen (``python -m app.readbench``). The pen set here is then only what the canvas shows.
+# 0.41 of them right at the smallest size with the fixed pen (``python -m app.readbench``). The
+# pen set here is then only what the canvas shows.
 PEN_CHOICES = (8, 40)  # the pen's width, pixels, that the spin box offers
 LATENCY_SAMPLES = 1000  # how many input-to-bars latencies ``latencies_ms`` keeps
 INK = QColor(255, 255, 255)
@@ -725,9 +727,9 @@ class PadPanel(QWidget):
                                     "no network yet" if self._network is None else
                                     "the network's outputs are not finite")
             return
-        first, second = np.argsort(outputs)[::-1][:2]
+        reading = readout.read(outputs, self._snapshot.step, self._snapshot.epoch)
         self.bars.show_values(outputs)
-        self.bars.mark(int(first))
+        self.bars.mark(reading.digit)
         self.hint_label.setText("")
         if len(self._digits) > 1:  # a number: every digit, and how sure of each
             with np.errstate(over="ignore", invalid="ignore"):
@@ -736,7 +738,18 @@ class PadPanel(QWidget):
             self.digit_label.setText("".join(map(str, read)))
             self.probability_label.setText(" ".join(f"{q:.2f}" for q in p[np.arange(len(read)), read]))
             self.runner_up_label.setText("the bars: the first digit")
+            self._style_digit(True, theme.ACCENT)
             return
-        self.digit_label.setText(str(first))
-        self.probability_label.setText(f"{outputs[first]:.2f}")
-        self.runner_up_label.setText(f"then {second} ({outputs[second]:.2f})")
+        # sure: the digit bold in the accent colour; unsure or untrained: plain, and said so
+        sure = reading.trained and not reading.unsure
+        self.digit_label.setText(str(reading.digit))
+        self._style_digit(sure, reading.colour)
+        p = f"{reading.values[0]:.2f}"
+        said = "" if sure else "unsure, " if reading.trained else "untrained guess, "
+        self.probability_label.setText(said + p)
+        self.runner_up_label.setText(reading.top_line)
+
+    def _style_digit(self, sure: bool, colour: str) -> None:
+        style = f"color: {colour}; font-size: 40pt; font-weight: {'bold' if sure else 'normal'}"
+        if self.digit_label.styleSheet() != style:  # a style sheet set polishes the label again
+            self.digit_label.setStyleSheet(style)
