@@ -257,7 +257,7 @@ def predict(args) -> int:
     failed = 0
     for path in args.images:
         try:
-            x = (digits_from_file if args.number else digit_from_file)(path)
+            x = digits_from_file(path, net.predict_proba) if args.number else digit_from_file(path)
         except UserError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             failed += 1
@@ -284,12 +284,14 @@ def digit_from_file(path: str) -> np.ndarray:
     return stages.x[None]
 
 
-def digits_from_file(path: str) -> np.ndarray:
-    """Every digit in the image file at path, left to right, as inputs (n, 784)."""
+def digits_from_file(path: str, probabilities=None) -> np.ndarray:
+    """Every digit in the image file at path, left to right, as inputs (n, 784); touching
+    digits are cut where the network's ``probabilities`` (``Network.predict_proba``) are
+    surest, if given."""
     from core.photo import NotADigit, read_number
 
     try:
-        _, found = read_number(_grey_levels(path))
+        _, found = read_number(_grey_levels(path), probabilities)
     except NotADigit as exc:
         raise UserError(f"no number in image '{path}': {exc}") from None
     return np.stack([stages.x for stages in found])

@@ -13,7 +13,8 @@
   dark paper. Read back with ``app.images.read_grey_levels`` (Qt, which applies the tag) and
   prepared by ``core.photo.read_digit``.
 - four-digit numbers: four test digits side by side, some touching, photographed likewise and
-  read by ``core.photo.read_number``; a number is right only if all four digits are. Beside
+  read by ``core.photo.read_number`` (touching digits cut where the network reads the parts
+  surest, as ``predict --number`` does); a number is right only if all four digits are. Beside
   the rate, its ceiling: how often the network reads all four 28x28 originals right.
 - photos of faces (``face_photo``: shading, hair, eyes, a mouth, a lit background, noise,
   JPEG), which must all be refused; and how many digit photos were refused (none should be).
@@ -222,7 +223,7 @@ def run(args) -> int:
         with tempfile.TemporaryDirectory() as folder:
             photos(net, images, labels, original, args.photos, rng, Path(folder))
             numbers(net, images, labels, args.numbers, rng, Path(folder))
-            faces(args.faces, rng, Path(folder))
+            faces(net, args.faces, rng, Path(folder))
             timings(images, rng, Path(folder))
     return 0
 
@@ -271,7 +272,7 @@ def photos(net, images, labels, original, n, rng, folder) -> None:
           f"({len(refused) / n:.4f})" + "".join(f"\n    refused: {why}" for why in refused[:5]))
 
 
-def faces(n, rng, folder) -> None:
+def faces(net, n, rng, folder) -> None:
     from app.images import read_grey_levels
 
     read, reasons = 0, {}
@@ -281,7 +282,7 @@ def faces(n, rng, folder) -> None:
         grey = read_grey_levels(str(path))
         try:
             read_digit(grey)
-            read_number(grey)
+            read_number(grey, net.predict_proba)
         except NotADigit as exc:
             why = str(exc).split(" (")[0]
             reasons[why] = reasons.get(why, 0) + 1
@@ -304,7 +305,7 @@ def numbers(net, images, labels, n, rng, folder) -> None:
         grey = photo_of([images[i] for i in chosen], rng, (600, 1100), touching=touch)
         path = save_jpeg(folder / f"number{j}.jpg", grey, 1, int(rng.integers(60, 90)))
         try:
-            _, found = read_number(read_grey_levels(str(path)))
+            _, found = read_number(read_grey_levels(str(path)), net.predict_proba)
         except NotADigit:
             miscounted += 1
             continue

@@ -14,11 +14,15 @@ from app.readbench import ORIENTATIONS, face_photo, photo_of, save_jpeg
 from core.model_io import save_model
 from core.photo import (
     CLOSING,
+    HOLE,
     NotADigit,
+    candidate_cuts,
     clean,
+    holes,
     label,
     otsu,
     paper_brightness,
+    parts_between,
     read_digit,
     read_number,
     running,
@@ -98,6 +102,55 @@ def test_a_wide_group_is_cut_where_the_ink_is_thinnest():
     ink[10, 12:17] = 0.3  # a thin bridge: two digits touching
     assert split_columns(ink, 20.0) == [(0, 14), (14, 30)] or split_columns(ink, 20.0)[0][1] in range(12, 17)
     assert split_columns(ink[:, :14], 20.0) == [(0, 14)]
+
+
+def holes_by_flood_fill(mask):
+    """An independent oracle: the paper's pieces (by breadth-first flood fill) that do not
+    reach the picture's border, at least HOLE of the ink's area."""
+    paper, n = flood_fill_labels(~np.pad(mask, 1))
+    outside = set(np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]]))
+    return sum(int((paper == k).sum()) >= HOLE * mask.sum() for k in range(1, n + 1) if k not in outside)
+
+
+def test_holes_are_the_enclosed_paper_a_flood_fill_finds():
+    """A ring has one hole, an 8 two, a face-like blob with eyes, brows and a mouth five, a
+    pinhole none; random masks as many as the flood fill counts."""
+    y, x = np.mgrid[0:60, 0:60]
+    ring = (np.hypot(y - 30, x - 30) < 25) & (np.hypot(y - 30, x - 30) > 15)
+    eight = (((np.hypot(y - 18, x - 30) < 14) & (np.hypot(y - 18, x - 30) > 7))
+             | ((np.hypot(y - 43, x - 30) < 15) & (np.hypot(y - 43, x - 30) > 8)))
+    face = np.hypot((y - 30) / 28, (x - 30) / 22) < 1
+    for r0, r1, c0, c1 in [(20, 24, 18, 26), (20, 24, 34, 42), (14, 16, 17, 27), (14, 16, 33, 43),
+                           (42, 46, 22, 38)]:
+        face[r0:r1, c0:c1] = False
+    pinhole = np.ones((40, 40), bool)
+    pinhole[20, 20] = False
+    assert [holes(m) for m in (ring, eight, face, pinhole)] == [1, 2, 5, 0]
+    rng = np.random.default_rng(3)
+    for density in (0.5, 0.6, 0.7, 0.8):
+        mask = rng.random((30, 40)) < density
+        assert holes(mask) == holes_by_flood_fill(mask)
+
+
+def test_a_seam_cuts_between_strokes_that_overlap_across():
+    """Two strokes leaning right, each reaching across the other's columns, joined by a bridge
+    in one row (digits that touch): every straight cut crosses a stroke, the seam among the
+    candidates crosses one pixel of ink, and the parts it makes are the two strokes."""
+    ink = np.zeros((40, 45), np.float32)
+    rows = np.arange(40)
+    first, second = np.zeros_like(ink, bool), np.zeros_like(ink, bool)
+    for r in rows:
+        first[r, 4 + r // 2:10 + r // 2] = True  # columns 4-28
+        second[r, 14 + r // 2:20 + r // 2] = True  # columns 14-38
+    ink[first | second] = 1
+    ink[20, 20:24] = 1  # the bridge between them
+    *straight, seam = candidate_cuts(ink, 12, 32)
+    assert all(ink[:, c].any() for c in range(14, 29))  # no column free of ink between them
+    crossed = [float(ink[rows, cut].sum()) for cut in (*straight, seam)]
+    assert crossed[-1] <= 1 and min(crossed[:-1]) >= 6, crossed
+    left, right = parts_between(ink, [seam])
+    assert (left[first] > 0).sum() >= first.sum() - 1  # but for the pixel the seam crossed
+    assert (right[second] > 0).all() and not (left[second] > 0).any()
 
 
 @pytest.mark.parametrize("k", [1, 3, 5, 9, 31])
@@ -211,18 +264,37 @@ def test_a_turned_photo_is_read_as_the_upright_one(mnist, net, sure, tmp_path):
 
 
 def test_four_digit_numbers_are_read_left_to_right(mnist, net, sure):
-    """20 photos of four test digits side by side, every fourth with its digits touching: at
-    least 14 read exactly (the issue's target, 90%, is not met yet: app.readbench measures
-    86%; this guards what is reached)."""
+    """20 photos of four test digits side by side, every fourth with its digits touching, cut
+    where the network reads the parts surest: at least 16 read exactly (app.readbench measures
+    90-92% with a fully trained network; this one is trained for one epoch)."""
     rng = np.random.default_rng(5)
     exact = 0
     for j in range(20):
         chosen = rng.choice(sure, 4, replace=False)
         grey = photo_of([digit(mnist, i) for i in chosen], rng, (500, 900), touching=j % 4 == 0)
-        _, found = read_number(grey)
+        _, found = read_number(grey, net.predict_proba)
         if len(found) == 4:
             exact += int((net.predict(np.stack([s.x for s in found])) == mnist.y_test[chosen]).all())
-    assert exact >= 14, exact
+    assert exact >= 16, exact
+
+
+@pytest.mark.parametrize("seed", [126, 210, 255, 280])
+def test_touching_digits_cut_where_the_network_is_surest_are_read_right(mnist, net, sure, seed):
+    """Four touching test digits, a stroke of one reaching under the next: cut at the columns
+    of least ink they were misread (one part took a piece of its neighbour); cut where the
+    network reads the parts surest, all four are right. (Of 200 such photos, seeds 100-299,
+    176 were read exactly before and 180 now, none lost.)"""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(sure, 4, replace=False)
+    grey = photo_of([digit(mnist, i) for i in chosen], rng, (600, 1100), touching=True)
+
+    def reading(probabilities):
+        _, found = read_number(grey, probabilities)
+        return net.predict(np.stack([s.x for s in found])) if len(found) == 4 else None
+
+    before, after = reading(None), reading(net.predict_proba)
+    assert before is None or (before != mnist.y_test[chosen]).any()
+    assert after is not None and (after == mnist.y_test[chosen]).all(), (after, mnist.y_test[chosen])
 
 
 def test_two_touching_digits_are_two(mnist, sure):
@@ -268,25 +340,30 @@ def test_pictures_without_a_digit_say_so(grey, reason):
             read(grey)
 
 
-FACE_REASONS = "its ink is (a solid shape|pieces stacked apart|a solid blotch)"
+FACE_REASONS = "its ink (is a solid shape|is pieces stacked apart|is a solid blotch|encloses \\d+ holes)"
 
 
-def test_photos_of_faces_are_refused():
-    """Twelve faces (hair, eyes, brows, a mouth, shading, a lit background, noise): none read
-    dark on light is taken for a digit, and those are most of them. A bright face on a darker
-    background may be taken for chalk on a board (``light_ink``) and still be read: the
-    readbench counts how often."""
-    refused, chalk = 0, 0
+def test_photos_of_faces_are_refused(net):
+    """Twelve faces (hair, eyes, brows, a mouth, shading, a lit background, noise), two of them
+    bright on a darker background and so taken for chalk on a board (``light_ink``): every one
+    refused in a sentence, by read_digit and by read_number with the network choosing cuts."""
+    chalk = 0
     for seed in range(12):
         grey = face_photo(np.random.default_rng(seed), (600, 500))
-        if clean(grey).light_ink:
-            chalk += 1
-            continue
-        for read in (read_digit, read_number):
-            with pytest.raises(NotADigit, match=FACE_REASONS):
-                read(grey)
-        refused += 1
-    assert refused >= 9 and refused + chalk == 12
+        chalk += clean(grey).light_ink
+        with pytest.raises(NotADigit, match=FACE_REASONS):
+            read_digit(grey)
+        with pytest.raises(NotADigit, match=FACE_REASONS):
+            read_number(grey, net.predict_proba)
+    assert chalk == 2  # the case that passed the shape rules before the holes were counted
+
+
+def test_a_bright_face_is_refused_for_its_holes():
+    """A bright face on a dark background, taken for chalk on a board: its skin is one mark
+    with the eyes, brows and mouth as holes in it, which the other shape rules let through."""
+    seed = next(s for s in range(40) if clean(face_photo(np.random.default_rng(s), (600, 500))).light_ink)
+    with pytest.raises(NotADigit, match=r"its ink encloses [3-9] holes, more than a digit's 2"):
+        read_digit(face_photo(np.random.default_rng(seed), (600, 500)))
 
 
 def test_digit_photos_are_not_refused_as_faces(mnist, sure):

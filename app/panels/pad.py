@@ -504,6 +504,12 @@ class PadPanel(QWidget):
         self.probability_label.setStyleSheet("font-size: 12pt")
         self.runner_up_label = QLabel("")
         self.runner_up_label.setStyleSheet(CAPTION_STYLE)
+        for label in (self.probability_label, self.runner_up_label):
+            # "untrained guess, 0.12" and the top three would widen the pad, and with it the
+            # column, so the weights panel would change size between moments: wrap, don't ask
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.hint_label = QLabel("")
         self.hint_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 12pt")
         self.hint_label.setWordWrap(True)  # "the network's outputs are not finite" would widen the pad
@@ -686,7 +692,9 @@ class PadPanel(QWidget):
         )
 
         try:
-            photo, digits = read_number(read_grey_levels(path))
+            # with a network, it chooses where touching digits are cut (core.photo.surest_cuts)
+            probabilities = self._network.predict_proba if self._network is not None else None
+            photo, digits = read_number(read_grey_levels(path), probabilities)
         except UserError as exc:
             return str(exc)
         except NotADigit as exc:
