@@ -118,6 +118,24 @@ PANELS = {
         "<p>Watch how few neurons of a layer answer strongly, and how the output bar of the true "
         "digit grows as training goes on. <i>Next mistake</i> jumps to a digit the network gets "
         "wrong. Click a bar to inspect that neuron.</p>"),
+    "diagram": (
+        "Network diagram",
+        "<p>The network as 3Blue1Brown draws it: the digit on the left, each layer a column of "
+        "neurons lit by their activation, the ten outputs on the right with the answer marked.</p>"
+        "<p>A line is one weight's contribution, weight × the activation coming in: red pushes "
+        "the neuron up, blue down, wider and brighter the larger. A wide layer shows its 16 most "
+        "active neurons for this digit (\"+240 more\" under it) and the strongest lines into each. "
+        "Watch which pixels drive which neurons, and how the picture sharpens as training goes "
+        "on. Click a neuron to inspect it: its own lines stand out.</p>"),
+    "layermap": (
+        "What a layer sees",
+        "<p>2,000 test digits, 200 of each, as points: where each lands in a layer's activations, "
+        "flattened to two dimensions (the two directions in which the points spread most, PCA). "
+        "The colour is the true digit.</p>"
+        "<p>Before training the colours are mixed: the layer cannot tell the digits apart. As it "
+        "learns, the digits pull apart into clusters; digits whose clusters touch are those it "
+        "confuses. Scrub the timeline to watch it happen; choose another layer above the map; "
+        "click a point to look at that digit.</p>"),
     "evaluation": (
         "Confusion and mistakes",
         "<p>The <b>confusion matrix</b>: a row for each true digit, a column for each answer; the "

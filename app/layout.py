@@ -8,8 +8,10 @@ The arrangement, in three columns, the side columns full height:
 
     Training          Weights                      Neuron inspector
     ----------        ---------------------        ----------------
-    Cost and          Activations | Confusion      Drawing pad
-    accuracy          and mistakes (tabs)
+    Cost and          Activations | Network        Drawing pad
+    accuracy          diagram | What a layer
+                      sees | Confusion and
+                      mistakes (tabs)
 
 On a screen less than ``ROOMY_HEIGHT`` pixels high (1366x768, 1280x720, 1920x1080 at 125%) the
 right column has room for only one of its panels (each needs about 350 pixels of the 560 or so
@@ -35,17 +37,18 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QPushButton, QWid
 # panel sits in the dock ``<name>_dock``): what --panel and the time-lapse dialog offer.
 PANELS = {"weights": "Weights", "cost": "Cost and accuracy", "activations": "Activations",
           "inspector": "Neuron inspector", "pad": "Drawing pad",
-          "evaluation": "Confusion and mistakes"}
+          "evaluation": "Confusion and mistakes", "diagram": "Diagram",
+          "layermap": "Layer map"}
 
-LAYOUT_VERSION = 3  # of the docks' arrangement saved in the settings: a new one ignores old ones
+LAYOUT_VERSION = 4  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
 MAX_WIDTH, MAX_HEIGHT = 1600, 1000  # the window's first size on a large screen
 TITLE_BAR = 32  # pixels a window manager adds above the window (resize sets only the inside)
 ROOMY_HEIGHT = 950  # available pixels from which the inspector and the pad sit one over the other
 BUTTON_PADDING = 14  # pixels beside a button's text: five buttons in a row fit a 350-pixel column
 
-DOCKS = ("training_dock", "cost_dock", "activations_dock", "evaluation_dock", "inspector_dock",
-         "pad_dock")  # the window's attributes, in the View menu's order
+DOCKS = ("training_dock", "cost_dock", "activations_dock", "diagram_dock", "layermap_dock",
+         "evaluation_dock", "inspector_dock", "pad_dock")  # the window's attributes, in the View menu's order
 
 
 def dock(window: QMainWindow, title: str, widget: QWidget, area) -> QDockWidget:
@@ -66,7 +69,7 @@ def docks(window) -> list[QDockWidget]:
 def install_docks(window) -> None:
     """Put ``window.weights`` in the centre and the other panels in docks around it:
     ``training_dock`` (``window.controls``) over ``cost_dock`` on the left, ``activations_dock``
-    tabbed with ``evaluation_dock`` at the bottom, ``inspector_dock`` and ``pad_dock`` on the
+    tabbed with ``diagram_dock``, ``layermap_dock`` and ``evaluation_dock`` at the bottom, ``inspector_dock`` and ``pad_dock`` on the
     right, one over the other or tabbed (see the module's docstring)."""
     window.weights.setMinimumSize(300, 200)
     window.setCentralWidget(window.weights)
@@ -77,6 +80,8 @@ def install_docks(window) -> None:
     window.form.more_button.toggled.connect(lambda _: _fit_training(window))
     window.cost_dock = dock(window, "Cost and accuracy", window.cost, Qt.LeftDockWidgetArea)
     window.activations_dock = dock(window, "Activations", window.activations, Qt.BottomDockWidgetArea)
+    window.diagram_dock = dock(window, "Diagram", window.diagram, Qt.BottomDockWidgetArea)
+    window.layermap_dock = dock(window, "Layer map", window.layermap, Qt.BottomDockWidgetArea)
     window.evaluation_dock = dock(window, "Confusion and mistakes", window.evaluation, Qt.BottomDockWidgetArea)
     window.inspector_dock = dock(window, "Neuron inspector", window.inspector, Qt.RightDockWidgetArea)
     window.pad_dock = dock(window, "Drawing pad", window.pad, Qt.RightDockWidgetArea)
@@ -162,7 +167,8 @@ def _arrange(window, compact: bool) -> None:
     window.addDockWidget(Qt.LeftDockWidgetArea, window.training_dock)
     window.splitDockWidget(window.training_dock, window.cost_dock, Qt.Vertical)
     window.addDockWidget(Qt.BottomDockWidgetArea, window.activations_dock)
-    window.tabifyDockWidget(window.activations_dock, window.evaluation_dock)
+    for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock):
+        window.tabifyDockWidget(window.activations_dock, d)
     window.addDockWidget(Qt.RightDockWidgetArea, window.inspector_dock)
     if compact:
         window.tabifyDockWidget(window.inspector_dock, window.pad_dock)

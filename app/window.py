@@ -34,8 +34,10 @@ from app import help as texts
 from app.controls import SettingsForm
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
+from app.panels.diagram import DiagramPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
+from app.panels.layermap import LayerMapPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
 from app.state import STEPPED, Run, View
@@ -131,10 +133,12 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_controls()
         layout.install_docks(self)
-        for dock in (self.activations_dock, self.evaluation_dock, self.inspector_dock, self.pad_dock):
+        for dock in (self.activations_dock, self.diagram_dock, self.layermap_dock, self.evaluation_dock,
+                     self.inspector_dock, self.pad_dock):
             dock.visibilityChanged.connect(self._on_dock_shown)
         self.help_buttons = {name: texts.add_help(getattr(self, f"{name}_dock"), name) for name in
-                             ("training", "cost", "activations", "evaluation", "inspector", "pad")}
+                             ("training", "cost", "activations", "diagram", "layermap", "evaluation",
+                              "inspector", "pad")}
         self.help_buttons["weights"] = texts.CornerHelp("weights", self.weights)
         self._build_timeline()
         self._build_status_bar()
@@ -168,8 +172,12 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.pad = PadPanel()
         self.evaluation = EvaluationPanel()
+        self.diagram = DiagramPanel()
+        self.layermap = LayerMapPanel()
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
+        self.diagram.neuron_clicked.connect(self.select_neuron)
+        self.layermap.digit_chosen.connect(self._on_digit_chosen)
         self.activations.digit_changed.connect(self._on_digit_changed)
         self.pad.drawing_changed.connect(self._on_drawing_changed)
         self.pad.follow_changed.connect(self._on_follow_changed)
@@ -221,6 +229,7 @@ class MainWindow(QMainWindow):
             if self.isVisible():
                 self.trainer_process.prestart()  # ahead of Train, so the first batch comes at once
         self.activations.set_dataset(data.x_test, data.y_test)
+        self.layermap.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
         self.evaluation.set_images(data.x_test)
         self.status.showMessage(f"{len(data.x_train):,} training and {len(data.x_test):,} test "
@@ -296,6 +305,7 @@ class MainWindow(QMainWindow):
             history = History(config.architecture, self.data.y_test)
         trainer.step = max(step, history.last_step)
         self.run = Run(trainer, history, test_accuracy)
+        self.layermap.forget()  # its frame was another run's
         self.run.ensure_moment()
         self._clear_pending()
         self._top_cache.clear()
@@ -506,8 +516,16 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_dock_shown(self, visible: bool) -> None:
-        """A panel's tab came to the front: draw what it missed while it was behind."""
+        """A panel's tab came to the front: draw what it missed while it was behind, now, and
+        once more when it is on screen (a panel that is one opaque view, the diagram, is not yet
+        when this is called; what is drawn already is not drawn again)."""
         if visible and self.run is not None:
+            self._draw_missed()
+            QTimer.singleShot(0, self._draw_missed)
+
+    @Slot()
+    def _draw_missed(self) -> None:
+        if self.run is not None:
             snapshot, evaluation, _ = self.run.at(self.view.moment)
             self._draw_activations(snapshot)
             self._draw_evaluation(evaluation)
@@ -630,6 +648,15 @@ class MainWindow(QMainWindow):
                 if self._changed("activations", snapshot, looked_at):
                     self.activations.show_snapshot(snapshot)
                     self.activations.set_selection(*self.selection)
+            if self._seen(self.diagram_dock):
+                if self._drawn.get("diagram input") != key and x is not None:
+                    self.diagram.show_input(x, label)
+                    self._drawn["diagram input"] = key
+                if self._changed("diagram", snapshot, looked_at):
+                    self.diagram.show_snapshot(snapshot)
+                    self.diagram.set_selection(*self.selection)
+            if self._seen(self.layermap_dock):
+                self._draw_layermap()
             if self._seen(self.pad_dock) and self._changed("pad", snapshot, None):
                 self.pad.show_snapshot(snapshot)
             if self._seen(self.inspector_dock):
@@ -643,11 +670,26 @@ class MainWindow(QMainWindow):
                             self._drawn.pop("top", None)
                 self._draw_top()
 
+    def _draw_layermap(self) -> None:
+        """The layer map at the moment shown, or live at the newest moment of the history (a
+        map costs 12-19 ms for 'fast': it follows the moments, each epoch's end among them,
+        not every snapshot)."""
+        history = self.run.history
+        index = self.view.moment if self.view.moment is not None else len(history) - 1
+        if index >= 0 and self._drawn.get("layermap") != (history, index, len(history)):
+            self.layermap.show_snapshot(history.snapshot(index))
+            self._drawn["layermap"] = (history, index, len(history))
+        if self._drawn.get("layermap digit") != self.view.digit:
+            self.layermap.set_digit(self.view.digit)
+            self._drawn["layermap digit"] = self.view.digit
+
     def _seen(self, dock) -> bool:
         """Can the panel in ``dock`` be seen? Not when the window is shown and the dock is behind
-        another in a group of tabs (its panel is drawn when its tab comes to the front)."""
+        another in a group of tabs (its panel is drawn when its tab comes to the front). The
+        panel's region is there as soon as its tab is raised; a panel that is one opaque view
+        (the diagram) has none of its own, and then the dock's counts, once it is shown."""
         return not (self.isVisible() and self.tabifiedDockWidgets(dock)
-                    and dock.widget().visibleRegion().isEmpty())
+                    and dock.widget().visibleRegion().isEmpty() and dock.visibleRegion().isEmpty())
 
     def _changed(self, panel: str, snapshot: Snapshot, of) -> bool:
         """Is ``panel`` to be drawn for these weights and this choice ``of`` input and neuron?

@@ -368,3 +368,24 @@ def test_the_confusion_matrix_follows_training_and_its_galleries_lead_to_the_act
         click_pixel(qtbot, view, image, 14, 14)
     assert window.activations.current_index == expected
     np.testing.assert_array_equal(window.activations.current_input(), window.data.x_test[expected])
+
+
+def test_the_diagram_and_the_layer_map_follow_the_run_when_their_tab_comes_forward(qtbot, window):
+    """Behind their tabs they are not drawn; brought forward after training, each shows the
+    newest weights (the layer map the newest moment), and a click on the diagram selects."""
+    window.show()
+    qtbot.waitExposed(window)
+    train(qtbot, window, 1)
+    for dock, panel in ((window.diagram_dock, window.diagram), (window.layermap_dock, window.layermap)):
+        dock.raise_()
+        qtbot.waitUntil(lambda panel=panel: panel.snapshot is not None and panel.snapshot.step == window.run.step
+                        if panel is window.diagram else
+                        panel.picture is not None and panel.picture.step == window.run.history.moments[-1].step,
+                        timeout=WAIT_MS)
+    window.diagram_dock.raise_()
+    with qtbot.waitSignal(window.diagram.neuron_clicked, timeout=5000):
+        window.diagram.neuron_clicked.emit(2, 3)
+    assert window.view.neuron == (2, 3)
+    window.show_moment(0)
+    window.layermap_dock.raise_()
+    qtbot.waitUntil(lambda: window.layermap.picture.step == 0, timeout=WAIT_MS)
