@@ -41,8 +41,10 @@ FIRST_RUN = ("◀ Press <b>Train</b>, then watch the cost fall and the tiles tur
 # --- the settings, in plain words (tooltips of the form's rows) ----------------------------------
 
 SETTINGS = {
-    "preset": "A ready-made set of all the settings below. <b>fast</b>: a modern small network, "
-              "about 98% of test digits right after 15 epochs. <b>classic</b>: the network this "
+    "preset": "A ready-made set of all the settings below. <b>watch</b> (the default): a modern "
+              "small network whose first layer shows strokes within three epochs, about 97.6% right "
+              "after 15. <b>fast</b>: the same without weight decay, about 98%, its tiles noisier. "
+              "<b>classic</b>: the network this "
               "program grew from, built as in the 1990s — small, sigmoid, squared error, plain "
               "gradient descent — about 95%; its 20 first-layer neurons show clear strokes. Edit "
               "any field and the preset becomes <i>custom</i>.",
@@ -98,7 +100,9 @@ PANELS = {
         "<p><b>Layer 1 ← input</b>: one tile per first-layer neuron, its 784 weights laid out as the "
         "28×28 pixels they come from. Red where ink excites the neuron, blue where ink inhibits it. "
         "At first the tiles are noise; as the network learns they grow strokes and blobs: the "
-        "pieces of digits that neuron looks for.</p>"
+        "pieces of digits that neuron looks for. The arrows above turn the pages of a wide layer; "
+        "<i>per-tile contrast</i> stretches each tile to its own largest weight (off: one scale "
+        "for all, so tiles compare).</p>"
         "<p><b>Later layers</b>: each matrix is rows of inputs by columns of neurons.</p>"
         "<p>Click a tile or a column to inspect that neuron; the arrow keys move the selection.</p>"),
     "cost": (
