@@ -641,20 +641,16 @@ class MainWindow(QMainWindow):
         x, label, key = self._input()
         looked_at = (key, self.view.neuron)
         with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
-            if self._seen(self.activations_dock):
-                if self._drawn.get("input") != key and x is not None:
-                    self.activations.show_input(x, label)
-                    self._drawn["input"] = key
-                if self._changed("activations", snapshot, looked_at):
-                    self.activations.show_snapshot(snapshot)
-                    self.activations.set_selection(*self.selection)
-            if self._seen(self.diagram_dock):
-                if self._drawn.get("diagram input") != key and x is not None:
-                    self.diagram.show_input(x, label)
-                    self._drawn["diagram input"] = key
-                if self._changed("diagram", snapshot, looked_at):
-                    self.diagram.show_snapshot(snapshot)
-                    self.diagram.set_selection(*self.selection)
+            for name, dock, panel in (("activations", self.activations_dock, self.activations),
+                                      ("diagram", self.diagram_dock, self.diagram)):  # driven alike
+                if not self._seen(dock):
+                    continue
+                if self._drawn.get(f"{name} input") != key and x is not None:
+                    panel.show_input(x, label)
+                    self._drawn[f"{name} input"] = key
+                if self._changed(name, snapshot, looked_at):
+                    panel.show_snapshot(snapshot)
+                    panel.set_selection(*self.selection)
             if self._seen(self.layermap_dock):
                 self._draw_layermap()
             if self._seen(self.pad_dock) and self._changed("pad", snapshot, None):

@@ -582,7 +582,7 @@ def _run(data: Dataset, message: wire.Message, control: Control, inbox: _Inbox, 
     failure, diverged = "", False
     try:
         trainer = Trainer.from_state(data, message.fields["state"], message.arrays)
-        outbox = _Sender(reports, trainer)
+        outbox = _Sender(reports, trainer, control)
         try:
             stream(trainer, control, outbox, lambda: inbox.inspected)
         finally:
@@ -701,11 +701,13 @@ class _Sender:
     go with it in one "progress" message, with the epoch report and moment due, so that every
     message leaves the window a consistent point to go on from if this process dies. While
     the last message is still being written, a snapshot due is skipped (its batches go with
-    the next): a window that reads slowly gets fewer snapshots instead of a growing queue."""
+    the next): a window that reads slowly gets fewer snapshots instead of a growing queue. Not
+    the snapshot of an epoch's end, nor the one before a pause: no other would follow soon."""
 
-    def __init__(self, reports, trainer: Trainer):
+    def __init__(self, reports, trainer: Trainer, control: Control):
         self.reports = reports
         self.trainer = trainer
+        self.control = control
         self.batches: list[BatchReport] = []
         self.epoch: EpochReport | None = None
         self.moment: Moment | None = None
@@ -726,8 +728,9 @@ class _Sender:
         self.flush(self.trainer.snapshot())
 
     def post_snapshot(self, snapshot: Snapshot) -> None:
-        if not self.reports.busy:  # else the window reads slower than we send: wait for the next
-            self.flush(snapshot)
+        if self.reports.busy and self.epoch is None and not self.control.paused:
+            return  # the window reads slower than we send: these batches go with the next
+        self.flush(snapshot)  # (an epoch's end, or the last batch before a pause, always goes)
 
     def post_top(self, neuron, indices, values) -> None:
         wire.send(self.reports, "top", {"neuron": list(neuron)},

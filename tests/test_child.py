@@ -482,11 +482,13 @@ def test_a_snapshot_due_while_the_last_is_unwritten_goes_with_the_next(data):
         def send_bytes(self, data):
             self.sent.append(wire.decode(data))
 
-    reports, trainer = Slow(), Trainer(data, FAST)
-    sender = _Sender(reports, trainer)
-    for step in (1, 2, 3):
-        reports.busy = step == 2  # the second snapshot falls while the first is unwritten
+    reports, trainer, control = Slow(), Trainer(data, FAST), Control()
+    sender = _Sender(reports, trainer, control)
+    for step in (1, 2, 3, 4):
+        reports.busy = step in (2, 4)  # these snapshots fall while the last is unwritten
+        if step == 4:
+            control.pause()  # the last before a pause goes all the same: none would follow
         sender.post_batch(BatchReport(epoch=1, epochs=2, batch=step, batches=24, step=step, cost=1.0 / step,
                                       lr=0.001, samples_per_sec=1.0))
         sender.post_snapshot(trainer.snapshot())
-    assert [list(m.arrays["steps"]) for m in reports.sent] == [[1], [2, 3]]
+    assert [list(m.arrays["steps"]) for m in reports.sent] == [[1], [2, 3], [4]]
