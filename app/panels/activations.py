@@ -132,6 +132,9 @@ class LayerBars:
             if top != self._top:
                 self._top = top
                 self.plot.setYRange(min(0.0, float(np.nanmin(a))) if a.size else 0.0, top, padding=0.03)
+                # 0 and the round top only: pyqtgraph's own five ticks overlapped in the 50-pixel
+                # plots of a 1280x720 window ("2.0 1.5 1.0 0.5 0" on top of one another)
+                self.plot.getAxis("left").setTicks([[(0.0, "0"), (top, f"{top:g}")], []])
         self._place_mark()
 
     def mark(self, index: int | None) -> None:
