@@ -114,7 +114,8 @@ PANELS = {
         "curve that stops rising while training keeps rising means the network is learning its "
         "training images by heart (overfitting).</p>"
         "<p>Marks on the curve show where the learning rate was changed and where training was "
-        "paused. The orange line is the moment the timeline shows.</p>"),
+        "paused. The orange line is the moment the timeline shows. View → Loss along the way "
+        "shows the cost on the straight line from the initial weights to the moment's.</p>"),
     "activations": (
         "Activations",
         "<p>One test digit (left) going through the network: each bar is one neuron's activation, "

@@ -38,7 +38,12 @@ def install(window) -> None:
     _file_menu(window, bar.addMenu("&File"))
     _training(window, bar.addMenu("&Training"))
     _timeline_menu(window, bar.addMenu("T&imeline"))
-    layout.install_view_menu(window, bar.addMenu("&View"))
+    view = bar.addMenu("&View")
+    layout.install_view_menu(window, view)
+    view.addSeparator()
+    window.landscape_action = action(window, view, "Loss along the &way…", None, window.show_landscape,
+                                     "The test cost on the straight line from the initial weights "
+                                     "to those of the moment shown")
     _help_menu(window, bar.addMenu("&Help"))
 
 

@@ -37,15 +37,17 @@ from app.panels.cost import CostPanel
 from app.panels.diagram import DiagramPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
+from app.panels.landscape import LandscapeDialog
 from app.panels.layermap import LayerMapPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
 from app.state import STEPPED, Run, View
 from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
+from core import landscape, projection
 from core.child import TrainerProcess
 from core.config import TrainConfig
-from core.data import Dataset, load_mnist
+from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError
 from core.evaluation import Evaluation
 from core.history import History
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.maths_dialog: texts.MathsDialog | None = None
         self.about_dialog: texts.AboutDialog | None = None
+        self.landscape_dialog: LandscapeDialog | None = None
         self._frame = 0  # redraws so far: which group of panels paints next
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
         self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
@@ -993,6 +996,25 @@ class MainWindow(QMainWindow):
             self.about_dialog = texts.AboutDialog(self)
         self.about_dialog.show()
         self.about_dialog.raise_()
+
+    @Slot()
+    def show_landscape(self) -> None:
+        """View → Loss along the way: the test cost on the line from the initial weights to those
+        of the moment shown, on the layer map's 2,000 test digits."""
+        run = self.run
+        if run is None or not len(run.history):
+            return
+        if self.landscape_dialog is None:
+            self.landscape_dialog = LandscapeDialog(self)
+            self.landscape_dialog.recompute.connect(self.show_landscape)
+        end, _, _ = run.at(self.view.moment)
+        start = run.history.snapshot(0).network(copy=True)  # (the history keeps one snapshot)
+        sample = projection.sample(self.data.y_test)
+        costs = landscape.along(start, end.network(), self.data.x_test[sample],
+                                one_hot(self.data.y_test[sample]))
+        self.landscape_dialog.show_line(landscape.ALPHAS, costs, end.step)
+        self.landscape_dialog.show()
+        self.landscape_dialog.raise_()
 
     def explain_panel(self, name: str) -> None:
         """What panel ``name`` shows and what to notice (its "?" button, or Help)."""

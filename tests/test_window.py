@@ -389,3 +389,29 @@ def test_the_diagram_and_the_layer_map_follow_the_run_when_their_tab_comes_forwa
     window.show_moment(0)
     window.layermap_dock.raise_()
     qtbot.waitUntil(lambda: window.layermap.picture.step == 0, timeout=WAIT_MS)
+
+
+def test_the_loss_along_the_way_is_drawn_from_the_start_to_the_moment_shown(qtbot, window):
+    """View → Loss along the way: the line's ends are the initial network's and the moment's
+    test cost on the 2,000 sampled digits; asked again at a past moment, it ends there."""
+    from core.data import one_hot
+    from core.landscape import ALPHAS
+    from core.projection import sample
+    train(qtbot, window, 1)
+    window.landscape_action.trigger()
+    dialog = window.landscape_dialog
+    assert dialog.isVisible()
+    alphas, costs = dialog.curve.getOriginalDataset()  # (getData gives log10 on a log axis)
+    k = sample(window.data.y_test)
+    x, y = window.data.x_test[k], one_hot(window.data.y_test[k])
+    start = window.history.snapshot(0).network().cost(x, y)
+    assert costs[list(alphas).index(0.0)] == pytest.approx(start, rel=1e-4)
+    assert costs[list(alphas).index(1.0)] == pytest.approx(window.snapshot.network().cost(x, y), rel=1e-4)
+    assert len(alphas) == len(ALPHAS) and costs[list(alphas).index(1.0)] < start
+    window.show_moment(1)
+    dialog.recompute.emit()
+    _, again = dialog.curve.getOriginalDataset()
+    assert again[list(alphas).index(1.0)] == pytest.approx(window.history.snapshot(1).network().cost(x, y),
+                                                          rel=1e-4)
+    assert f"step {window.history.moments[1].step:,}" in dialog.caption.text()
+    dialog.close()
