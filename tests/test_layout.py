@@ -175,14 +175,15 @@ def test_view_hides_a_dock_and_reset_layout_brings_everything_back(small, qtbot)
 
 
 def test_the_view_menu_lists_every_dock(small):
-    """One checkable entry per dock, the timeline's if there is one, and Reset layout."""
+    """One checkable entry per dock, the timeline's if there is one, Reset layout, and then the
+    views that open a window of their own (Loss along the way)."""
     menu = next(a.menu() for a in small.menuBar().actions() if a.text() == "&View")
     actions = [a for a in menu.actions() if not a.isSeparator()]
     expected = [d.toggleViewAction() for d in docks(small)]
     bar = getattr(small, "timeline_bar", None)
     if isinstance(bar, QToolBar):
         expected.append(bar.toggleViewAction())
-    assert actions == [*expected, small.reset_layout_action]
+    assert actions == [*expected, small.reset_layout_action, small.landscape_action]
     assert all(a.isCheckable() for a in expected)
     assert all(isinstance(d, QDockWidget) for d in docks(small))
 
