@@ -37,8 +37,7 @@ import numpy as np
 from core.commandline import Parser, guarded, positive_int
 from core.config import preset
 from core.data import load_mnist
-from core.errors import ConfigError
-from core.fidelity import bilinear_matrix, obtain_network
+from core.fidelity import add_network_arguments, bilinear_matrix, check_seed, obtain_network
 from core.photo import NotADigit, read_digit, read_number
 from core.preprocess import SIDE, preprocess
 from core.strokes import paint_segments, render_segments, skeleton_segments, thin
@@ -187,12 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                     description="Pad drawings at three sizes, phone-style photos and four-digit "
                     "numbers made from MNIST's test digits, read by the network, against its "
                     "accuracy on the 28x28 originals; and the time preparation takes.")
-    parser.add_argument("model", metavar="MODEL", nargs="?",
-                        help="a brain.npz saved by 'main.py train'; without one, the fast preset "
-                        "is trained for --epochs epochs first (about 15 s)")
-    parser.add_argument("--epochs", type=positive_int, default=FULL_EPOCHS, metavar="N",
-                        help="default: the preset's own %(default)s, so that the figures are those "
-                        "of a properly trained network (0.98 on the test set)")
+    # the preset's own epochs by default: the figures are those of a properly trained network
+    # (0.98 on the test set)
+    add_network_arguments(parser, FULL_EPOCHS, "(about 15 s)")
     parser.add_argument("--faces", type=positive_int, default=100, metavar="N",
                         help="photos of faces, each of which must be refused (default: %(default)s)")
     parser.add_argument("--limit", type=positive_int, default=10_000, metavar="N",
@@ -201,14 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="photos of single digits (default: %(default)s)")
     parser.add_argument("--numbers", type=positive_int, default=200, metavar="N",
                         help="photos of four-digit numbers (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", metavar="PATH")
     return parser
 
 
 def run(args) -> int:
-    if args.seed < 0:
-        raise ConfigError(f"the seed must be at least 0, got {args.seed}")
+    check_seed(args)
     from threadpoolctl import threadpool_limits
 
     data = load_mnist(args.data)

@@ -54,22 +54,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "size, place and stroke thickness), preprocess it as the drawing pad does, and "
                     "compare the network's accuracy on these drawings with its accuracy on the "
                     "original 28x28 images.")
-    parser.add_argument("model", metavar="MODEL", nargs="?",
-                        help="a brain.npz saved by 'main.py train'; without one, the fast preset "
-                        "is trained for --epochs epochs first (a few seconds)")
-    parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS, metavar="N",
-                        help="epochs of the fast preset when no MODEL is given (default: %(default)s)")
+    add_network_arguments(parser, DEFAULT_EPOCHS, "(a few seconds)")
     parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="draw only the first N test digits (a quick look)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random drawings (default: 0)")
-    parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of "
-                        "IDX files (default: assets/mnist.npz, then ~/.keras/datasets/mnist.npz)")
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def add_network_arguments(parser: argparse.ArgumentParser, epochs: int, how_long: str) -> None:
+    """What ``obtain_network`` and ``check_seed`` read: MODEL, --epochs (default ``epochs``),
+    --seed and --data; shared by this benchmark and ``app.readbench``."""
+    parser.add_argument("model", metavar="MODEL", nargs="?",
+                        help="a brain.npz saved by 'main.py train'; without one, the fast preset "
+                        f"is trained for --epochs epochs first {how_long}")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, metavar="N",
+                        help="epochs of the fast preset when no MODEL is given (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random pictures (default: 0)")
+    parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of "
+                        "IDX files (default: assets/mnist.npz, then ~/.keras/datasets/mnist.npz)")
+
+
+def check_seed(args: argparse.Namespace) -> None:
     if args.seed < 0:
         raise ConfigError(f"the seed must be at least 0, got {args.seed}")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_seed(args)
     from threadpoolctl import threadpool_limits  # core itself needs only NumPy
 
     with threadpool_limits(1):
