@@ -26,7 +26,6 @@ from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
 
 CUSTOM = "custom"
-ARCHITECTURE_FIELDS = ("layers", "hidden", "output", "loss")
 # The form's fields by TrainConfig's names: the attribute of each, and its row's label.
 ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": ("epochs", "Epochs"),
         "hidden": ("hidden", "Hidden activation"), "output": ("output", "Output"),

@@ -31,7 +31,7 @@ Every panel's minimum size is set so that the whole window's fits a 1280x720 scr
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 # The panels by the window's attribute for each, with their titles (each but the central weights
 # panel sits in the dock ``<name>_dock``): what --panel and the time-lapse dialog offer.
@@ -45,7 +45,6 @@ LAYOUT_VERSION = 4  # of the docks' arrangement saved in the settings: a new one
 MAX_WIDTH, MAX_HEIGHT = 1600, 1000  # the window's first size on a large screen
 TITLE_BAR = 32  # pixels a window manager adds above the window (resize sets only the inside)
 ROOMY_HEIGHT = 950  # available pixels from which the inspector and the pad sit one over the other
-BUTTON_PADDING = 14  # pixels beside a button's text: five buttons in a row fit a 350-pixel column
 
 DOCKS = ("training_dock", "cost_dock", "activations_dock", "diagram_dock", "layermap_dock",
          "evaluation_dock", "inspector_dock", "pad_dock")  # the window's attributes, in the View menu's order
@@ -85,7 +84,6 @@ def install_docks(window) -> None:
     window.evaluation_dock = dock(window, "Confusion and mistakes", window.evaluation, Qt.BottomDockWidgetArea)
     window.inspector_dock = dock(window, "Neuron inspector", window.inspector, Qt.RightDockWidgetArea)
     window.pad_dock = dock(window, "Drawing pad", window.pad, Qt.RightDockWidgetArea)
-    _narrow_buttons(window.controls)
     _arrange(window, compact=_is_compact(_available(window)))
     for signal in (window.weights.neuron_clicked, window.activations.neuron_clicked):
         signal.connect(lambda *_: _bring_forward(window, window.inspector_dock))
@@ -219,15 +217,3 @@ def _bring_forward(window, d: QDockWidget) -> None:
     if window.tabifiedDockWidgets(d):
         d.raise_()
 
-
-def _narrow_buttons(widget: QWidget) -> None:
-    """Let the push buttons of ``widget`` shrink to their text, all to the widest (and to
-    "Resume", which Pause becomes): the style's minimum of 80 pixels made the training buttons'
-    row alone 440 pixels wide."""
-    buttons = widget.findChildren(QPushButton)
-    if not buttons:
-        return
-    metrics = buttons[0].fontMetrics()
-    width = max(metrics.horizontalAdvance(text) for text in [b.text() for b in buttons] + ["Resume"])
-    for button in buttons:
-        button.setMinimumWidth(width + BUTTON_PADDING)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStyle, QToolBar, QToolButton
+from PySide6.QtWidgets import QStyle, QToolBar
 
 from app import help as texts
 from app import layout, theme
@@ -102,6 +102,11 @@ def _training(window, menu) -> None:
         setattr(window, f"{name}_button", button)
         if name == "stop":
             toolbar.addSeparator()
+    # Pause becomes Resume: as wide as the longer word from the start, so that the buttons after
+    # it, and the hint, do not move when it changes
+    metrics, pause = window.pause_button.fontMetrics(), window.pause_button
+    pause.setMinimumWidth(pause.sizeHint().width() + metrics.horizontalAdvance("Resume")
+                          - metrics.horizontalAdvance("Pause"))
     window.train_button.setObjectName("train_button")
     window.train_button.setStyleSheet(
         f"QToolButton#train_button:enabled {{ background: {theme.ACCENT}; color: #16181d; "
@@ -131,9 +136,3 @@ def _help_menu(window, menu) -> None:
     menu.addSeparator()
     window.about_action = action(window, menu, "&About", None, window.show_about)
 
-
-def stretch_toolbar_buttons(toolbar: QToolBar) -> None:
-    """Tool buttons of the training toolbar as wide as the widest state of each (Pause is also
-    Resume), so the row does not jump when one changes."""
-    for button in toolbar.findChildren(QToolButton):
-        button.setMinimumWidth(button.sizeHint().width())

@@ -985,17 +985,21 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_maths(self) -> None:
         """Help → The maths: core/MATHS.md, rendered, beside the window."""
-        if self.maths_dialog is None:
-            self.maths_dialog = texts.MathsDialog(self)
-        self.maths_dialog.show()
-        self.maths_dialog.raise_()
+        self._show_dialog("maths_dialog", texts.MathsDialog)
 
     @Slot()
     def show_about(self) -> None:
-        if self.about_dialog is None:
-            self.about_dialog = texts.AboutDialog(self)
-        self.about_dialog.show()
-        self.about_dialog.raise_()
+        self._show_dialog("about_dialog", texts.AboutDialog)
+
+    def _show_dialog(self, name: str, make):
+        """The window's one dialog ``name``, made the first time, shown and raised."""
+        dialog = getattr(self, name)
+        if dialog is None:
+            dialog = make(self)
+            setattr(self, name, dialog)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     @Slot()
     def show_landscape(self) -> None:

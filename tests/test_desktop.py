@@ -67,6 +67,7 @@ def test_space_in_a_number_field_commits_it_and_pauses(qtbot, window):
     window.form.epochs.setValue(500)
     window.train()
     qtbot.waitUntil(lambda: window.run.step > 2, timeout=WAIT_MS)
+    step_at = window.step_button.mapTo(window, window.step_button.rect().topLeft()).x()
     lr = window.form.lr
     lr.setFocus()
     lr.lineEdit().selectAll()
@@ -74,6 +75,8 @@ def test_space_in_a_number_field_commits_it_and_pauses(qtbot, window):
     press(qtbot, lr, Qt.Key_Space)
     assert lr.value() == pytest.approx(0.002) and lr.text() == "0.002000"  # taken, not cleared
     assert window.training.control.paused and window.pause_button.text() == "Resume"
+    window.training_bar.layout().activate()
+    assert window.step_button.mapTo(window, window.step_button.rect().topLeft()).x() == step_at  # kept still
     press(qtbot, lr, Qt.Key_Space)
     assert not window.training.control.paused
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
