@@ -186,7 +186,7 @@ class SettingsForm(QWidget):
                            epochs=self.epochs.value(), seed=self.seed.value())
 
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
-        """Show ``config``; the preset picker shows the preset it equals, else "custom"."""
+        """Show ``config``; the preset picker shows the preset it is (epochs aside), else "custom"."""
         widgets = self._fields()
         for widget in (*widgets, self.preset):
             widget.blockSignals(True)
@@ -250,7 +250,9 @@ class _SpaceCommits(QObject):
 
 
 def _preset_of(config: TrainConfig) -> str:
-    return next((name for name, p in PRESETS.items() if p == config), CUSTOM)
+    """The preset whose network and training ``config`` is, however many epochs it asks for (how
+    long to train is not what makes a preset: 'classic' for 5 epochs is still 'classic')."""
+    return next((name for name, p in PRESETS.items() if p.replace(epochs=config.epochs) == config), CUSTOM)
 
 
 def _combo(names) -> QComboBox:

@@ -74,7 +74,7 @@ FRAME_MS_PROCESS = 13
 # layer 1, 2 ms), and the last TOP_CACHE searches are kept.
 TOP_DELAY_MS = 80
 TOP_DELAY_TRAINING_MS = 300
-GROUPS = 3  # of panels, repainted in turn while training on a thread: cost; weights; the rest
+GROUPS = 3  # of panels, repainted in turn while training: cost; weights; the rest
 TOP_CACHE = 64
 
 

@@ -422,3 +422,14 @@ def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypat
         with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
             window.stop()
     assert widget.text() == text
+
+
+def test_a_preset_for_other_epochs_is_still_that_preset(window):
+    """Epochs say how long to train, not which network: the picker keeps its name; any other
+    setting makes it custom."""
+    form = window.form
+    form.preset.setCurrentText("classic")
+    form.epochs.setValue(3)
+    assert form.preset.currentText() == "classic" and form.config().epochs == 3
+    form.batch_size.setValue(11)
+    assert form.preset.currentText() == "custom"
