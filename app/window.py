@@ -675,9 +675,10 @@ class MainWindow(QMainWindow):
         not every snapshot)."""
         history = self.run.history
         index = self.view.moment if self.view.moment is not None else len(history) - 1
-        if index >= 0 and self._drawn.get("layermap") != (history, index, len(history)):
+        key = (history, history.moments[index].step) if index >= 0 else None  # (thinning moves indices)
+        if key is not None and self._drawn.get("layermap") != key:  # each moment drawn once
             self.layermap.show_snapshot(history.snapshot(index))
-            self._drawn["layermap"] = (history, index, len(history))
+            self._drawn["layermap"] = key
         if self._drawn.get("layermap digit") != self.view.digit:
             self.layermap.set_digit(self.view.digit)
             self._drawn["layermap digit"] = self.view.digit
@@ -1012,7 +1013,7 @@ class MainWindow(QMainWindow):
             self.landscape_dialog = LandscapeDialog(self)
             self.landscape_dialog.recompute.connect(self.show_landscape)
         end, _, _ = run.at(self.view.moment)
-        start = run.history.snapshot(0).network(copy=True)  # (the history keeps one snapshot)
+        start = run.history.snapshot(0).network()
         sample = projection.sample(self.data.y_test)
         costs = landscape.along(start, end.network(), self.data.x_test[sample],
                                 one_hot(self.data.y_test[sample]))
