@@ -109,8 +109,9 @@ def _training(window, menu) -> None:
                           - metrics.horizontalAdvance("Pause"))
     window.train_button.setObjectName("train_button")
     window.train_button.setStyleSheet(
-        f"QToolButton#train_button:enabled {{ background: {theme.ACCENT}; color: #16181d; "
-        "font-weight: bold; border-radius: 3px; padding: 2px 8px; }")
+        "QToolButton#train_button { font-weight: bold; border-radius: 3px; padding: 2px 8px; }"
+        f"QToolButton#train_button:enabled {{ background: {theme.ACCENT}; color: #16181d; }}")
+    # (bold and padded disabled too: the same width while training, so the row keeps still)
     window.hint = texts.FirstRunHint()
     window.hint_action = toolbar.addWidget(window.hint)
     window.hint.dismissed.connect(window.dismiss_hint)

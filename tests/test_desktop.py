@@ -65,9 +65,9 @@ def test_no_shortcut_is_a_key_a_text_field_uses(window):
 
 def test_space_in_a_number_field_commits_it_and_pauses(qtbot, window):
     window.form.epochs.setValue(500)
+    step_at = window.step_button.mapTo(window, window.step_button.rect().topLeft()).x()
     window.train()
     qtbot.waitUntil(lambda: window.run.step > 2, timeout=WAIT_MS)
-    step_at = window.step_button.mapTo(window, window.step_button.rect().topLeft()).x()
     lr = window.form.lr
     lr.setFocus()
     lr.lineEdit().selectAll()
