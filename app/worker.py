@@ -29,7 +29,7 @@ from core.errors import TrainingDiverged
 from core.evaluation import Evaluation
 from core.history import Moment, position_of
 from core.stream import stream
-from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
+from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,19 @@ class Delivery:
     positions: np.ndarray  # their points of training in epochs
     costs: np.ndarray  # their costs
     lrs: np.ndarray  # and the learning rates they were trained with
+    flow_steps: np.ndarray  # the steps of those whose gradient flow was recorded (k,)
+    flow: np.ndarray  # and their flow (k, 3, L): see core.train.FLOW_FIELDS
     epochs: tuple[EpochReport, ...]
     moments: tuple[Moment, ...]  # for the history, oldest first
     batch: BatchReport | None  # the newest, for the status bar
     snapshot: Snapshot | None  # None: no newer weights than at the last look
     top: tuple | None = field(default=None)  # ((layer, neuron), indices, values), or None
     evaluation: Evaluation | None = field(default=None)  # of the newest epoch, or None
+
+
+def _stacked(flows: list[np.ndarray]) -> np.ndarray:
+    """(k, 3, L) float32 of k flows; (0, 3, 0) if there are none (no layer is known then)."""
+    return np.stack(flows) if flows else np.empty((0, len(FLOW_FIELDS), 0), np.float32)
 
 
 class Mailbox:
@@ -56,6 +63,7 @@ class Mailbox:
 
     def _clear(self):
         self._steps, self._positions, self._costs, self._lrs = [], [], [], []
+        self._flow_steps, self._flow = [], []
         self._epochs, self._moments = [], []
         self._batch = self._snapshot = self._top = self._evaluation = None
 
@@ -65,6 +73,9 @@ class Mailbox:
             self._positions.append(position_of(report))
             self._costs.append(report.cost)
             self._lrs.append(report.lr)
+            if report.flow is not None:
+                self._flow_steps.append(report.step)
+                self._flow.append(report.flow)
             self._batch = report
 
     def post_batches(self, steps, positions, costs, lrs, newest: BatchReport) -> None:
@@ -75,6 +86,12 @@ class Mailbox:
             self._costs.extend(costs.tolist())
             self._lrs.extend(lrs.tolist())
             self._batch = newest
+
+    def post_flow(self, steps, flow) -> None:
+        """The gradient flow of some of the batches just posted (from the training process)."""
+        with self._lock:
+            self._flow_steps.extend(steps.tolist())
+            self._flow.extend(flow)
 
     def post_moment(self, moment: Moment) -> None:
         with self._lock:
@@ -101,7 +118,9 @@ class Mailbox:
             delivery = Delivery(np.array(self._steps, dtype=np.int64),
                                 np.array(self._positions, dtype=np.float64),
                                 np.array(self._costs, dtype=np.float32),
-                                np.array(self._lrs, dtype=np.float32), tuple(self._epochs),
+                                np.array(self._lrs, dtype=np.float32),
+                                np.array(self._flow_steps, dtype=np.int64), _stacked(self._flow),
+                                tuple(self._epochs),
                                 tuple(self._moments), self._batch, self._snapshot, self._top,
                                 self._evaluation)
             self._clear()

@@ -14,11 +14,13 @@ One run measures, on the full MNIST, in this order:
    The test-set evaluation that the Trainer runs before its ``EpochReport`` is timed apart.
    The first epoch is shown on its own (it warms caches and allocates buffers), then the
    median, min and max of ``--epochs`` more.
-3. Wall time from the start of a fresh ``fast`` training to 98% test accuracy, each epoch's
+3. What recording the gradient flow (``core.train.FLOW_FIELDS``) costs: epochs of each preset
+   with it recorded as the Trainer does, of every batch, and never, taken in turn.
+4. Wall time from the start of a fresh ``fast`` training to 98% test accuracy, each epoch's
    evaluation included, within the preset's epochs.
-4. The latency of classifying one image, ``net.predict_proba(x[i:i+1])``, for the two trained
+5. The latency of classifying one image, ``net.predict_proba(x[i:i+1])``, for the two trained
    networks: median and 99th percentile of ``--calls`` calls, after a few warm-up calls.
-5. Unless ``--no-keras``: the ``fast`` network again in tf.keras, with the same layers, loss,
+6. Unless ``--no-keras``: the ``fast`` network again in tf.keras, with the same layers, loss,
    Adam constants, batch size, float32 and initial weights (the Trainer builds ours, Keras gets
    its weights), and the same learning rate per epoch (the preset multiplies it by ``lr_decay``
    after each epoch, which changes no epoch's cost). Each epoch is one ``model.fit(...,
@@ -100,13 +102,14 @@ def run(args: argparse.Namespace) -> None:
               f"from {data.source}")
         classic_times, classic_net = bench_training(data, "classic", args.epochs)
         fast_times, fast_net = bench_training(data, "fast", args.epochs)
+        flow_costs = {name: bench_flow(data, name, args.epochs) for name in ("classic", "fast")}
         to_target = bench_time_to_accuracy(data, PRESETS["fast"], TARGET_ACCURACY)
         fast_latency = bench_latency({"classic": classic_net, "fast": fast_net}, data.x_test,
                                      args.calls)["fast"]
         keras = None
         if args.keras:
             keras = bench_keras(data, PRESETS["fast"], args.epochs, args.calls, args.threads)
-        print_summary(classic_times, fast_times, to_target, fast_latency, keras)
+        print_summary(classic_times, fast_times, to_target, fast_latency, keras, flow_costs)
 
 
 # --- setup ------------------------------------------------------------------------------------
@@ -204,6 +207,41 @@ def bench_training(data: Dataset, name: str, n_timed: int) -> tuple[EpochTimes, 
           f"(not in the figures above); test accuracy after {report.epoch} epochs "
           f"{report.test_accuracy:.4f}")
     return times, trainer.net
+
+
+class _FlowEvery(Trainer):
+    """A Trainer that records the gradient flow of every ``every``-th batch (None: never)."""
+
+    def __init__(self, data: Dataset, config: TrainConfig, every: int | None):
+        super().__init__(data, config)
+        self._every = every
+
+    @property
+    def flow_every(self) -> int:
+        return self._every if self._every is not None else 2**62
+
+
+def bench_flow(data: Dataset, name: str, n_timed: int) -> float:
+    """What recording the gradient flow costs: epochs of the preset ``name`` with the flow
+    recorded as the Trainer does, of every batch, and never, taken in turn (one epoch of each
+    per round, after a first round untimed); the cost as recorded, as a fraction of the time
+    without it."""
+    config = PRESETS[name].replace(epochs=1 + n_timed)
+    every = Trainer(data, config).flow_every
+    variants = {"never": None, "as recorded": every, "every batch": 1}
+    runs = {label: _FlowEvery(data, config, k).run() for label, k in variants.items()}
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    for _ in range(config.epochs):
+        for label, reports in runs.items():
+            times[label].append(train_one_epoch(reports)[0])
+    median = {label: statistics.median(t[1:]) for label, t in times.items()}
+    base = median["never"]
+    print(f"\ngradient flow recorded, {name}: every {every} batch{'es' if every > 1 else ''} "
+          f"(Trainer.flow_every); median epoch of {n_timed}, taken in turn")
+    for label, seconds in median.items():
+        extra = "" if label == "never" else f"  {100 * (seconds / base - 1):+.1f}%"
+        print(f"  {label:12s} {seconds:.3f} s{extra}")
+    return median["as recorded"] / base - 1
 
 
 def describe_config(config: TrainConfig) -> str:
@@ -376,7 +414,7 @@ def time_keras_epochs(model, data: Dataset, config: TrainConfig, n_timed: int) -
 
 
 def print_summary(classic: EpochTimes, fast: EpochTimes, to_target: float | None,
-                  fast_latency: Latency, keras: KerasFigures | None) -> None:
+                  fast_latency: Latency, keras: KerasFigures | None, flow_costs: dict[str, float]) -> None:
     n = len(fast.rest)
     print(f"\nsummary (training epochs: median of {n} after the first, batches only)")
     print(f"  classic epoch: numpy {classic.median:.2f} s{noise_mark(classic)}")
@@ -393,6 +431,8 @@ def print_summary(classic: EpochTimes, fast: EpochTimes, to_target: float | None
         print(f"  one image, fast: numpy {fast_latency.median * 1e6:,.0f} µs, keras "
               f"{keras.latency.median * 1e6:,.0f} µs (medians) -> "
               f"{compare(fast_latency.median, keras.latency.median)}")
+    print("  recording the gradient flow costs " + ", ".join(
+        f"{name} {100 * cost:+.1f}%" for name, cost in flow_costs.items()) + " of an epoch")
     reached = f"{to_target:.1f} s" if to_target is not None else "not reached"
     print(f"  fast to {TARGET_ACCURACY:.0%} test accuracy: {reached}")
     print(f"  load average now {load_average()}")

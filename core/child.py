@@ -53,7 +53,7 @@ from core.evaluation import Evaluation
 from core.history import Moment
 from core.optim import make_optimizer
 from core.stream import stream
-from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer
+from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 STOP_GRACE = 2.0  # seconds a stopped child may take to answer before it is killed
@@ -332,7 +332,7 @@ class RemoteControl:
 
 def train_in_child(process: TrainerProcess, trainer: Trainer, control: RemoteControl, outbox) -> str:
     """Run ``trainer`` in the child until the run ends, is stopped or fails, posting what comes
-    back into ``outbox`` (``post_batches``, ``post_epoch``, ``post_evaluation``,
+    back into ``outbox`` (``post_batches``, ``post_flow``, ``post_epoch``, ``post_evaluation``,
     ``post_moment``, ``post_snapshot``, ``post_top``). Returns "" or the sentence that says why
     the run failed; raises ``TrainingDiverged`` as ``Trainer.run`` does. ``trainer`` is left as
     the child left it; if the child died, with the weights of its last snapshot."""
@@ -424,6 +424,10 @@ class _Reader:
         positions = message.array("positions", "float64", (k,))
         costs = message.array("costs", "float32", (k,))
         lrs = message.array("lrs", "float32", (k,))
+        flow_steps = message.array("flow_steps", "int64", ndim=1)
+        flow = message.array("flow", "float32", (len(flow_steps), len(FLOW_FIELDS), len(self.sizes) - 1))
+        if not np.isin(flow_steps, steps).all():
+            raise wire.MessageError("a gradient flow of batches the message does not hold")
         batch = _report(BatchReport, BATCH_FIELDS, f.get("batch")) if k else None
         epoch = _report(EpochReport, EPOCH_FIELDS, f.get("epoch_report"))
         evaluation = probabilities = None
@@ -442,6 +446,7 @@ class _Reader:
         recovery.note(snapshot, f.get("resume"), f.get("rng"), order, probabilities)
         if k:
             outbox.post_batches(steps, positions, costs, lrs, batch)
+            outbox.post_flow(flow_steps, flow)
         if epoch is not None:
             outbox.post_epoch(epoch)
             outbox.post_evaluation(evaluation)
@@ -744,6 +749,8 @@ class _Sender:
                   "positions": np.array([r.epoch - 1 + r.batch / r.batches for r in batches], np.float64),
                   "costs": np.array([r.cost for r in batches], np.float32),
                   "lrs": np.array([r.lr for r in batches], np.float32),
+                  "flow_steps": np.array([r.step for r in batches if r.flow is not None], np.int64),
+                  "flow": _stacked_flow([r.flow for r in batches if r.flow is not None], len(snapshot.W)),
                   **{f"W{l}": w for l, w in enumerate(snapshot.W)},
                   **{f"b{l}": v for l, v in enumerate(snapshot.b)}}
         fields = {"batch": _fields(batches[-1], BATCH_FIELDS) if batches else None,
@@ -764,6 +771,11 @@ class _Sender:
         wire.send(self.reports, "progress", fields, arrays)
         self.batches, self.epoch, self.moment = [], None, None
         self.sent = (snapshot.step, snapshot.epoch)
+
+
+def _stacked_flow(flows: list[np.ndarray], n_layers: int) -> np.ndarray:
+    """(k, 3, L) float32: the gradient flow of k batches (see core.train.FLOW_FIELDS)."""
+    return np.stack(flows) if flows else np.empty((0, len(FLOW_FIELDS), n_layers), np.float32)
 
 
 def _fields(report, names) -> dict:

@@ -1,9 +1,11 @@
 """A run's history: everything needed to look at any moment of training again.
 
-Three records, each append-only:
+Four records, each append-only:
 
 - **batches**: for every mini-batch trained, its step, its point in epochs, its cost and the
   learning rate it was trained with (a few bytes each: 60,000 batches of ``classic`` are 1.4 MB);
+- **flow**: the gradient flow (``core.train.FLOW_FIELDS``: the sizes of each layer's gradient,
+  error and step) of every batch, or every k-th one of a small network (``Trainer.flow_every``);
 - **epochs**: every ``EpochReport``;
 - **moments**: the network at chosen steps (``Moment``): its weights, and its answers on the test
   set (the predicted digit and the confidence for each test image), from which the confusion
@@ -32,6 +34,10 @@ starting ``history_`` (B batches, E epochs, M moments, N test images, layers l =
     history_moment_epochs (M,) int64              the moments' steps, points and epochs
     history_W{l} (M, n_l, n_{l+1}) float16, history_b{l} (M, n_{l+1}) float32
     history_predicted (M, N) uint8, history_confidence (M, N) float16
+    history_flow_steps (F,) int64, history_flow (F, 3, L) float32
+                                                  the gradient flow of F of the batches, rows
+                                                  core.train.FLOW_FIELDS (absent from files
+                                                  saved before it was recorded: none then)
 
 ``History.to_arrays`` writes them and ``History.from_arrays`` reads them back, checking
 everything (keys, dtypes, shapes against the network, order, ranges, finiteness) before it
@@ -47,7 +53,7 @@ import numpy as np
 from core.errors import ModelFileError
 from core.evaluation import Evaluation
 from core.network import Network
-from core.train import BatchReport, EpochReport, Snapshot, Trainer
+from core.train import FLOW_FIELDS, BatchReport, EpochReport, Snapshot, Trainer
 
 # Beyond this many moments, every other one after the first epoch is let go (the newest always
 # stays), so a long run's history stays within a fixed budget: 120 moments of ``fast`` are 60 MB.
@@ -57,6 +63,7 @@ PREFIX = "history_"  # of every key a history adds to a model file
 # ... which are these, and W{l} and b{l} for every layer l (see the module docstring)
 HISTORY_KEYS = ("steps", "positions", "costs", "lrs", "epochs", "epoch_fields", "labels",
                 "moment_steps", "moment_positions", "moment_epochs", "predicted", "confidence")
+FLOW_KEYS = ("flow_steps", "flow")  # both, or neither in a file saved before they were recorded
 EPOCH_FIELDS = tuple(f.name for f in fields(EpochReport))  # the columns of history_epochs
 EPOCH_INTEGERS = ("epoch", "epochs", "step")  # the columns that are whole numbers
 
@@ -114,11 +121,11 @@ class History:
         sizes, hidden, output, loss = architecture
         self.architecture = (tuple(int(n) for n in sizes), hidden, output, loss)
         self.labels = _frozen(np.array(labels, dtype=np.uint8))
-        self._steps = np.empty(0, np.int64)
-        self._positions = np.empty(0, np.float64)
-        self._costs = np.empty(0, np.float32)
-        self._lrs = np.empty(0, np.float32)
-        self._n = 0  # batches recorded: the arrays above have room for more
+        L = len(self.architecture[0]) - 1
+        self._batches = _Rows(steps=(np.int64, ()), positions=(np.float64, ()),
+                              costs=(np.float32, ()), lrs=(np.float32, ()))
+        self._flow = _Rows(steps=(np.int64, ()), positions=(np.float64, ()),
+                           flow=(np.float32, (len(FLOW_FIELDS), L)))
         self.epochs: list[EpochReport] = []
         self.moments: list[Moment] = []
         self._cache: tuple[int, Snapshot] | None = None  # the last snapshot made, by moment id
@@ -128,26 +135,26 @@ class History:
     def add_batches(self, steps, positions, costs, lrs) -> None:
         """Append batches: equally long sequences of steps, points in epochs, costs and
         learning rates."""
+        self._batches.append(steps=steps, positions=positions, costs=costs, lrs=lrs)
+
+    def add_flow(self, steps, flow) -> None:
+        """Append the gradient flow of some of the batches added: their steps, increasing, and
+        ``flow`` (k, 3, L), the rows of ``core.train.FLOW_FIELDS`` for each."""
         steps = np.asarray(steps, np.int64)
-        k = len(steps)
-        if k == 0:
+        if len(steps) == 0:
             return
-        if self._n + k > len(self._steps):  # grow by doubling: appending is amortised O(1)
-            capacity = max(1024, 2 * (self._n + k))
-            for name in ("_steps", "_positions", "_costs", "_lrs"):
-                old = getattr(self, name)
-                grown = np.empty(capacity, old.dtype)
-                grown[:self._n] = old[:self._n]
-                setattr(self, name, grown)
-        end = self._n + k
-        self._steps[self._n:end] = steps
-        self._positions[self._n:end] = positions
-        self._costs[self._n:end] = costs
-        self._lrs[self._n:end] = lrs
-        self._n = end
+        recorded = self.steps
+        at = np.searchsorted(recorded, steps)
+        if (at >= len(recorded)).any() or (recorded[np.minimum(at, len(recorded) - 1)] != steps).any():
+            raise ValueError("the gradient flow is of batches that are not recorded")
+        if len(self._flow) and steps[0] <= self.flow_steps[-1]:
+            raise ValueError(f"the gradient flow of step {steps[0]} comes after step {self.flow_steps[-1]}")
+        self._flow.append(steps=steps, positions=self.positions[at], flow=flow)
 
     def add_batch(self, report: BatchReport) -> None:
         self.add_batches([report.step], [position_of(report)], [report.cost], [report.lr])
+        if report.flow is not None:
+            self.add_flow([report.step], report.flow[np.newaxis])
 
     def add_epoch(self, report: EpochReport) -> None:
         self.epochs.append(report)
@@ -170,22 +177,37 @@ class History:
     @property
     def steps(self) -> np.ndarray:
         """(B,) int64: the step of every batch recorded (a view; do not write)."""
-        return self._steps[:self._n]
+        return self._batches.column("steps")
 
     @property
     def positions(self) -> np.ndarray:
         """(B,) float64: each batch's point of training in epochs (a view)."""
-        return self._positions[:self._n]
+        return self._batches.column("positions")
 
     @property
     def costs(self) -> np.ndarray:
         """(B,) float32: each batch's cost, before its update (a view)."""
-        return self._costs[:self._n]
+        return self._batches.column("costs")
 
     @property
     def lrs(self) -> np.ndarray:
         """(B,) float32: the learning rate each batch was trained with (a view)."""
-        return self._lrs[:self._n]
+        return self._batches.column("lrs")
+
+    @property
+    def flow_steps(self) -> np.ndarray:
+        """(F,) int64: the steps of the batches whose gradient flow is recorded (a view)."""
+        return self._flow.column("steps")
+
+    @property
+    def flow_positions(self) -> np.ndarray:
+        """(F,) float64: their points of training in epochs (a view)."""
+        return self._flow.column("positions")
+
+    @property
+    def flow(self) -> np.ndarray:
+        """(F, 3, L) float32: their gradient flow, rows ``core.train.FLOW_FIELDS`` (a view)."""
+        return self._flow.column("flow")
 
     def __len__(self) -> int:
         """The number of moments."""
@@ -193,7 +215,7 @@ class History:
 
     @property
     def last_step(self) -> int:
-        last = [int(self._steps[self._n - 1])] if self._n else []
+        last = [int(self.steps[-1])] if len(self._batches) else []
         return max([*last, *(m.step for m in self.moments[-1:])], default=0)
 
     def snapshot(self, i: int) -> Snapshot:
@@ -237,14 +259,15 @@ class History:
     @property
     def nbytes(self) -> int:
         """Bytes held: the moments and the batch records (capacity included)."""
-        batches = sum(a.nbytes for a in (self._steps, self._positions, self._costs, self._lrs))
-        return batches + sum(m.nbytes for m in self.moments) + self.labels.nbytes
+        return (self._batches.nbytes + self._flow.nbytes + sum(m.nbytes for m in self.moments)
+                + self.labels.nbytes)
 
     def reevaluated(self, x_test: np.ndarray, labels: np.ndarray) -> "History":
         """This history with every moment's answers recomputed on another test set (a model
         opened with other data than it was recorded on): one forward pass per moment."""
         other = History(self.architecture, labels)
         other.add_batches(self.steps, self.positions, self.costs, self.lrs)
+        other.add_flow(self.flow_steps, self.flow)
         other.epochs = list(self.epochs)
         for i, m in enumerate(self.moments):
             net = self.snapshot(i).network()
@@ -275,6 +298,8 @@ class History:
             f"{PREFIX}moment_epochs": np.array([m.epoch for m in moments], np.int64),
             f"{PREFIX}predicted": _stacked([m.predicted for m in moments], (M, N), np.uint8),
             f"{PREFIX}confidence": _stacked([m.confidence for m in moments], (M, N), np.float16),
+            f"{PREFIX}flow_steps": self.flow_steps.copy(),
+            f"{PREFIX}flow": self.flow.copy(),
         }
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             arrays[f"{PREFIX}W{l}"] = _stacked([m.W[l] for m in moments], (M, n_in, n_out), np.float16)
@@ -295,8 +320,12 @@ class History:
             raise ModelFileError(f"cannot use {where}: its history {fault}")
 
         layered = [f"{name}{l}" for l in range(L) for name in ("W", "b")]
-        expected = [PREFIX + name for name in (*HISTORY_KEYS, *layered)]
-        missing = [key for key in expected if key not in arrays]
+        required = [PREFIX + name for name in (*HISTORY_KEYS, *layered)]
+        flow_keys = [PREFIX + name for name in FLOW_KEYS]
+        expected = [*required, *flow_keys]
+        missing = [key for key in required if key not in arrays]
+        if any(key in arrays for key in flow_keys):
+            missing += [key for key in flow_keys if key not in arrays]
         if missing:
             fail(f"lacks {', '.join(missing)}; the file is cut short or was not saved by this program")
         unknown = sorted(key for key in arrays if key.startswith(PREFIX) and key not in expected)
@@ -349,6 +378,13 @@ class History:
         W = [take(f"W{l}", np.float16, (M, n_in, n_out), net)
              for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
         b = [take(f"b{l}", np.float32, (M, n_out), net) for l, n_out in enumerate(sizes[1:])]
+        if PREFIX + "flow_steps" in arrays:
+            flow_steps = one_dimensional("flow_steps", np.int64)
+            F = len(flow_steps)
+            flow = take("flow", np.float32, (F, len(FLOW_FIELDS), L),
+                        f"the {', '.join(FLOW_FIELDS)} of {F} batches of {L} layers")
+        else:  # saved before the gradient flow was recorded
+            flow_steps, flow = np.empty(0, np.int64), np.empty((0, len(FLOW_FIELDS), L), np.float32)
 
         if B and (steps[0] < 1 or (steps[1:] <= steps[:-1]).any()):  # not np.diff: it can wrap
             fail("has batch steps that do not increase from 1")
@@ -386,8 +422,16 @@ class History:
             if not np.isfinite(stack).all():
                 fail(f"has moments whose {name} holds NaN or infinite values")
 
+        at = np.searchsorted(steps, flow_steps)
+        if len(flow_steps) and ((flow_steps[1:] <= flow_steps[:-1]).any() or (at >= B).any()
+                                or (steps[np.minimum(at, B - 1)] != flow_steps).any()):
+            fail("has a gradient flow of batches it does not record, or out of order")
+        if (flow < 0).any():
+            fail("has a gradient flow with negative sizes")
+
         history = cls(architecture, labels)
         history.add_batches(steps, positions, costs, lrs)
+        history.add_flow(flow_steps, flow)
         for row in table:
             report = dict(zip(EPOCH_FIELDS, row.tolist()))
             history.epochs.append(EpochReport(**{name: int(v) if name in EPOCH_INTEGERS else v
@@ -398,6 +442,41 @@ class History:
                 tuple(_frozen(w[i].copy()) for w in W), tuple(_frozen(v[i].copy()) for v in b),
                 _frozen(predicted[i].copy()), _frozen(confidence[i].copy())))
         return history
+
+
+class _Rows:
+    """Records of named columns, appended to in rows: each column one preallocated array that
+    doubles when full, so appending is amortised O(1) and reading hands out a view."""
+
+    def __init__(self, **columns):
+        """``columns``: name=(dtype, shape of one row)."""
+        self._data = {name: np.empty((0, *shape), dtype) for name, (dtype, shape) in columns.items()}
+        self._n = 0  # rows recorded: the arrays have room for more
+
+    def append(self, **columns) -> None:
+        """Append equally many rows to every column."""
+        k = len(np.asarray(next(iter(columns.values()))))
+        if k == 0:
+            return
+        end = self._n + k
+        for name, old in self._data.items():
+            if end > len(old):
+                grown = np.empty((max(1024, 2 * end), *old.shape[1:]), old.dtype)
+                grown[:self._n] = old[:self._n]
+                self._data[name] = old = grown
+            old[self._n:end] = columns[name]
+        self._n = end
+
+    def column(self, name: str) -> np.ndarray:
+        return self._data[name][:self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held, capacity included."""
+        return sum(a.nbytes for a in self._data.values())
 
 
 def holds_history(arrays: dict[str, np.ndarray]) -> bool:

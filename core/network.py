@@ -160,7 +160,10 @@ class Network:
     float64)."""
 
     def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss="mse",
-                 W=None, b=None, dtype=np.float32, copy=True):
+                 W=None, b=None, dtype=np.float32, copy=True, forced=()):
+        """``forced``: (layer, neuron, value) triples, hidden neurons whose output is forced to
+        ``value`` whatever their input (0 switches one off): for looking at what a neuron
+        does, not for training (its derivative is taken from the forced value)."""
         check_architecture(sizes, hidden, output, loss)
         self.sizes = tuple(int(n) for n in sizes)
         self.hidden = ACTIVATIONS[hidden]
@@ -180,6 +183,15 @@ class Network:
             if w.shape != expected or v.shape != expected[1:]:
                 raise ConfigError(f"layer {l + 1} expects weights {expected} and biases "
                                   f"{expected[1:]}, got {w.shape} and {v.shape}")
+        self.forced = tuple((int(l), int(j), float(v)) for l, j, v in forced)
+        self._forced: dict[int, tuple[list[int], list[float]]] = {}  # layer -> (neurons, values)
+        for l, j, v in self.forced:
+            if not (1 <= l < len(self.sizes) - 1 and 0 <= j < self.sizes[l]) or not np.isfinite(v):
+                raise ConfigError(f"neuron {j} of layer {l} cannot be forced to {v}: only the "
+                                  f"hidden layers 1 to {len(self.sizes) - 2} have neurons to force")
+            neurons, values = self._forced.setdefault(l, ([], []))
+            neurons.append(j)
+            values.append(v)
 
     @classmethod
     def initialised(cls, sizes, hidden="sigmoid", output="sigmoid", loss="mse", seed=0,
@@ -220,7 +232,11 @@ class Network:
         for l, (W, b) in enumerate(zip(self.W, self.b)):
             z = activations[-1] @ W  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
             z += b
-            activations.append(self.activation(l).forward(z))  # in place: z now holds a
+            a = self.activation(l).forward(z)  # in place: z now holds a
+            if l + 1 in self._forced:  # neurons switched off or clamped, whatever their input
+                neurons, values = self._forced[l + 1]
+                a[:, neurons] = values
+            activations.append(a)
         return activations
 
     def predict_proba(self, x: np.ndarray, chunk: int = 8192) -> np.ndarray:
@@ -237,9 +253,11 @@ class Network:
     def cost(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.loss.fn(self.forward(x)[-1], y, self.output)
 
-    def backprop(self, x: np.ndarray, y: np.ndarray):
+    def backprop(self, x: np.ndarray, y: np.ndarray, deltas: list | None = None):
         """The cost of the batch and its gradient: (C, dC/dW, dC/db, a[L]), with dC/dW[l] shaped
-        like W[l] and dC/db[l] like b[l]. x is (B, 784), y is (B, 10)."""
+        like W[l] and dC/db[l] like b[l]. x is (B, 784), y is (B, 10). Given a list ``deltas``
+        of L entries, it is filled with each layer's error as computed: deltas[l] is
+        delta[l+1] / B, (B, n_{l+1}) (the gradient-flow record of ``core.train`` sizes them)."""
         activations = self.forward(x)
         a_L = activations[-1]
         B = len(x)
@@ -251,6 +269,8 @@ class Network:
         for l in range(self.n_layers - 1, -1, -1):
             nabla_W[l] = activations[l].T @ delta  # BP4: (n_l, B) @ (B, n_{l+1}) -> (n_l, n_{l+1})
             nabla_b[l] = delta.sum(axis=0)  # BP3
+            if deltas is not None:
+                deltas[l] = delta  # not written again: BP2 makes a new array below
             if l > 0:  # the input layer has no error to pass on, so that product is skipped
                 delta = delta @ self.W[l].T  # BP2: (B, n_{l+1}) @ (n_{l+1}, n_l) -> (B, n_l)
                 self.hidden.backward(activations[l], delta)
@@ -258,7 +278,7 @@ class Network:
 
     def copy(self) -> "Network":
         return Network(self.sizes, self.hidden.name, self.output.name, self.loss.name,
-                       self.W, self.b, self.dtype)
+                       self.W, self.b, self.dtype, forced=self.forced)
 
     def all_finite(self) -> bool:
         return all(np.isfinite(p).all() for p in (*self.W, *self.b))

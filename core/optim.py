@@ -32,15 +32,20 @@ class SGD:
         self.weight_decay = weight_decay
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float,
-             decay: list[bool]) -> None:
+             decay: list[bool]) -> list[np.ndarray]:
+        """Update ``params`` in place; return the step each one took, the change of p up to its
+        sign, in scratch arrays that the next step overwrites (the trainer takes their sizes)."""
+        changes = []
         for i, (p, g) in enumerate(zip(params, grads)):
             if decay[i] and self.weight_decay:
                 g += self.weight_decay * p
-            self._update(i, p, g, lr)
+            changes.append(self._update(i, p, g, lr))
+        return changes
 
-    def _update(self, i, p, g, lr):
+    def _update(self, i, p, g, lr) -> np.ndarray:
         g *= lr
         p -= g  # p <- p - eta g
+        return g
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(numbers, named arrays): the optimiser's memory. Plain SGD has none."""
@@ -95,6 +100,7 @@ class Momentum(SGD):
         g *= lr
         v -= g  # v <- mu v - eta g
         p += v
+        return v
 
     def state(self):
         return {}, {f"velocity{i}": v for i, v in self.velocity.items()}
@@ -120,7 +126,7 @@ class Adam(SGD):
 
     def step(self, params, grads, lr, decay):
         self.t += 1
-        super().step(params, grads, lr, decay)
+        return super().step(params, grads, lr, decay)
 
     def _update(self, i, p, g, lr):
         if i not in self.m:
@@ -139,6 +145,7 @@ class Adam(SGD):
         np.divide(m, s, out=s)
         s *= lr_t
         p -= s  # p <- p - eta_t m / (sqrt(v) + eps)
+        return s
 
     def state(self):
         return {"t": self.t}, {**{f"m{i}": m for i, m in self.m.items()},

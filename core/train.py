@@ -1,6 +1,7 @@
 """The training loop, as a generator that others drive: the command line, the window's worker,
 a test. It yields a ``BatchReport`` after every mini-batch and an ``EpochReport`` after every
-epoch; both hold only numbers. ``Trainer.snapshot()`` hands out the weights as read-only copies,
+epoch; both hold only numbers (a batch's report also holds its gradient flow, the sizes of its
+gradients and its step: ``FLOW_FIELDS``). ``Trainer.snapshot()`` hands out the weights as read-only copies,
 stamped with the time and the step, so whoever keeps them never sees them change.
 
 Between two batches the loop can be paused, stepped one batch at a time, stopped, or given a new
@@ -9,10 +10,11 @@ finite, the weights of the last finite batch are put back and ``TrainingDiverged
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -35,6 +37,23 @@ class BatchReport:
     cost: float  # C of this batch, before its update
     lr: float
     samples_per_sec: float  # over this epoch so far, counting training time only
+    flow: np.ndarray | None = field(default=None, compare=False)  # (3, L) read-only, rows FLOW_FIELDS;
+    # None if not recorded for this batch (Trainer.flow_every)
+
+
+# The gradient flow of a batch, for each weight layer l (a row of BatchReport.flow each):
+#   gradient   RMS of dC/dW[l], the gradient the batch gave W[l]
+#   delta      RMS of delta[l+1] = dC_x/dz[l+1] over the batch's samples x, the error of layer l+1
+#   update     |dW[l]| / |W[l]|: the size of the step the optimiser took, relative to the weights
+# In a sigmoid network the first two shrink layer by layer towards the input (sigmoid' <= 1/4
+# in every BP2); an update ratio near 1e-3 is the usual sign of a healthy learning rate.
+FLOW_FIELDS = ("gradient", "delta", "update")
+# Sizing a batch's flow costs a dozen small NumPy calls (~18 us for the 4 layers of ``classic``,
+# whose whole batch of 10 takes ~110 us). So it is recorded for every batch of a network whose
+# batch costs this many multiply-adds (batch size x parameters) or more, and for every k-th batch
+# of a smaller one, k = FLOW_WORK // (batch size x parameters): ``classic`` every 23rd (260 an
+# epoch, under 1% of its time), ``fast`` every batch (under 1%); ``python -m core.bench`` measures it.
+FLOW_WORK = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class Snapshot:
     loss: str
     W: tuple[np.ndarray, ...]  # read-only copies
     b: tuple[np.ndarray, ...]
+    forced: tuple[tuple[int, int, float], ...] = ()  # (layer, neuron, value): see Network
 
     @classmethod
     def of(cls, net: Network, epoch: int = 0, step: int = 0) -> "Snapshot":
@@ -70,8 +90,15 @@ class Snapshot:
 
     def network(self, copy: bool = False) -> Network:
         """A Network with these weights: sharing the read-only arrays (for forward passes, which
-        is all the window does), or with copies of its own (to train further)."""
-        return Network(self.sizes, self.hidden, self.output, self.loss, self.W, self.b, copy=copy)
+        is all the window does), or with copies of its own (to train further). Neurons this
+        snapshot forces are forced in it too."""
+        return Network(self.sizes, self.hidden, self.output, self.loss, self.W, self.b, copy=copy,
+                       forced=self.forced)
+
+    def forcing(self, forced: tuple[tuple[int, int, float], ...]) -> "Snapshot":
+        """These weights with the neurons of ``forced`` (layer, neuron, value) forced to their
+        values: what the network would answer with those neurons switched off or clamped."""
+        return dataclasses.replace(self, forced=tuple(forced))
 
 
 def _frozen_copies(arrays) -> tuple[np.ndarray, ...]:
@@ -205,6 +232,12 @@ class Trainer:
     def batches_per_epoch(self) -> int:
         return math.ceil(len(self.data.x_train) / self.config.batch_size)
 
+    @property
+    def flow_every(self) -> int:
+        """The gradient flow is recorded for the batches whose step is a multiple of this."""
+        n_params = sum(w.size + v.size for w, v in zip(self.net.W, self.net.b))
+        return max(1, FLOW_WORK // (self.config.batch_size * n_params))
+
     def set_lr(self, lr: float) -> None:
         check_learning_rate(lr)
         self.lr = float(lr)
@@ -308,7 +341,7 @@ class Trainer:
         stopped inside an epoch leaves it unfinished: the next run goes on with its next batch,
         in the same order, so steps and points of training never go back."""
         cfg, data = self.config, self.data
-        B, batches = cfg.batch_size, self.batches_per_epoch
+        B, batches, flow_every = cfg.batch_size, self.batches_per_epoch, self.flow_every
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             e = self._epoch
             if e is None or e.batch_size != B:  # a new epoch (or a new batch size: it starts again)
@@ -323,9 +356,16 @@ class Trainer:
                 start = time.perf_counter()
                 idx = e.order[k * B:(k + 1) * B]
                 labels = data.y_train[idx]
+                deltas = [None] * self.net.n_layers if (self.step + 1) % flow_every == 0 else None
+                flow = None
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
-                    cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels))
-                    self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
+                    cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels), deltas)
+                    if deltas is not None:  # sized before the optimiser reuses the gradients
+                        flow = self._flow(nabla_W, deltas)
+                    changes = self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
+                    if flow is not None:
+                        flow[2] = [_norm(dW) / max(_norm(W), _TINY) for dW, W in zip(changes, self.net.W)]
+                        flow.flags.writeable = False
                 e.busy += time.perf_counter() - start
                 e.seen += len(idx)
                 e.correct += int((a_L.argmax(axis=1) == labels).sum())
@@ -333,7 +373,7 @@ class Trainer:
                 e.next_batch = k + 1
                 self.step += 1
                 yield BatchReport(epoch, cfg.epochs, k + 1, batches, self.step, cost, self.lr,
-                                  e.seen / e.busy if e.busy > 0 else 0.0)
+                                  e.seen / e.busy if e.busy > 0 else 0.0, flow)
             start = time.perf_counter()
             test_accuracy, test_cost = self.evaluate()
             e.busy += time.perf_counter() - start
@@ -353,14 +393,23 @@ class Trainer:
         cost = self.net.loss.fn(a_L, one_hot(self.data.y_test), self.net.output)
         return accuracy(a_L.argmax(axis=1), self.data.y_test), cost
 
-    def _update(self, cost: float, grads: list[np.ndarray], epoch: int, batch: int) -> None:
-        """One optimiser step, undone if it leaves anything non-finite."""
+    def _flow(self, nabla_W: list[np.ndarray], deltas: list[np.ndarray]) -> np.ndarray:
+        """(3, L) float32, the rows of FLOW_FIELDS; the update row is filled in after the step.
+        The deltas backprop hands out are divided by the batch size B: times B, per sample."""
+        flow = np.empty((len(FLOW_FIELDS), len(nabla_W)), np.float32)
+        flow[0] = [_norm(g) / math.sqrt(g.size) for g in nabla_W]
+        flow[1] = [_norm(d) * math.sqrt(len(d) / d.shape[1]) for d in deltas]  # B |d| / sqrt(B n)
+        return flow
+
+    def _update(self, cost: float, grads: list[np.ndarray], epoch: int, batch: int) -> list[np.ndarray]:
+        """One optimiser step, undone if it leaves anything non-finite; the step each parameter
+        took (``Optimizer.step``)."""
         if math.isfinite(cost):
             for saved, p in zip(self._last_finite, self._params):
                 np.copyto(saved, p)
-            self.optimizer.step(self._params, grads, self.lr, self._decay)
+            changes = self.optimizer.step(self._params, grads, self.lr, self._decay)
             if self.net.all_finite():
-                return
+                return changes
             for saved, p in zip(self._last_finite, self._params):
                 np.copyto(p, saved)
             what = "a weight became infinite or NaN"
@@ -370,3 +419,11 @@ class Trainer:
             f"training stopped at epoch {epoch}, batch {batch}: {what} with learning rate "
             f"{self.lr:g}; lower the learning rate and try again (the weights of the last finite "
             f"batch were kept)")
+
+
+_TINY = 1e-30  # the update ratio of an all-zero layer is its step over this, not a division by 0
+
+
+def _norm(a: np.ndarray) -> float:
+    """The Euclidean norm of an array of any shape (one BLAS dot product, no temporary)."""
+    return math.sqrt(float(np.vdot(a, a)))

@@ -45,12 +45,15 @@ class Collect:
 
     def __init__(self, on_batch=None):
         self.steps, self.costs, self.lrs, self.batches = [], [], [], []
+        self.flow_steps, self.flow = [], []
         self.epochs, self.moments, self.snapshots, self.tops, self.evaluations = [], [], [], [], []
         self.on_batch = on_batch  # called with the newest step
         self.topped = threading.Event()
 
     def post_batch(self, report):  # from a thread's stream
         self.post_batches(np.array([report.step]), None, np.array([report.cost]), np.array([report.lr]), report)
+        if report.flow is not None:
+            self.post_flow(np.array([report.step]), report.flow[np.newaxis])
 
     def post_batches(self, steps, positions, costs, lrs, newest):
         self.steps += steps.tolist()
@@ -59,6 +62,10 @@ class Collect:
         self.batches.append(newest)
         if self.on_batch is not None:
             self.on_batch(newest.step)
+
+    def post_flow(self, steps, flow):
+        self.flow_steps += steps.tolist()
+        self.flow += list(flow)
 
     def post_epoch(self, report):
         self.epochs.append(report)
@@ -225,6 +232,8 @@ def test_a_run_in_the_child_gives_the_weights_of_the_same_run_in_a_thread(proces
     assert same_weights(here, there) and here.step == there.step and there.epoch == config.epochs
     assert remote.steps == list(range(1, there.step + 1)) == local.steps
     assert np.array_equal(np.float32(local.costs), np.float32(remote.costs))
+    assert remote.flow_steps == local.flow_steps and len(local.flow_steps) > 0
+    assert np.array_equal(np.stack(remote.flow), np.stack(local.flow))
     assert [e.test_accuracy for e in remote.epochs] == [e.test_accuracy for e in local.epochs]
     last_local, last_remote = local.moments[-1], remote.moments[-1]
     assert last_remote.step == last_local.step and np.array_equal(last_remote.predicted, last_local.predicted)
@@ -356,7 +365,8 @@ def _progress(trainer, **changes):
               "snapshot": {"time": 1.0, "epoch": 0, "step": 1}, "resume": trainer.progress_fields(),
               "rng": None}
     arrays = {"steps": np.array([1]), "positions": np.array([1 / 24]), "costs": np.float32([0.5]),
-              "lrs": np.float32([0.001]), **{f"W{l}": w for l, w in enumerate(snapshot.W)},
+              "lrs": np.float32([0.001]), "flow_steps": np.array([1]), "flow": np.ones((1, 3, 3), np.float32),
+              **{f"W{l}": w for l, w in enumerate(snapshot.W)},
               **{f"b{l}": v for l, v in enumerate(snapshot.b)}}
     for key, value in changes.items():
         (fields if key in fields else arrays)[key] = value
@@ -376,6 +386,8 @@ def _moment(trainer, **changes):
     (lambda t: [_progress(t, W1=t.net.W[1].astype(np.float64))], "W1 is float64"),
     (lambda t: [_progress(t, steps=np.array([1, 2]))], "positions has shape"),
     (lambda t: [_progress(t, batch={"epoch": "one"})], "BatchReport"),
+    (lambda t: [_progress(t, flow=np.ones((1, 3, 5), np.float32))], "flow has shape"),
+    (lambda t: [_progress(t, flow_steps=np.array([7]))], "gradient flow of batches"),
     (lambda t: [_progress(t, snapshot=None)], "snapshot"),
     (lambda t: [_progress(t, b0=None)], "lacks the array b0"),
     (lambda t: [_moment(t, predicted=np.full(len(t.data.x_test), 12, np.uint8))], "predicts class 12"),
@@ -385,7 +397,8 @@ def _moment(trainer, **changes):
     (lambda t: [("top", {"neuron": "all"}, {})], "without its neuron"),
     (lambda t: [("ended", {"failure": 3}, {})], "without its sentence"),
     (lambda t: [("ended", {"failure": "", "state": {"config": {}}}, {})], "malformed"),
-], ids=["unknown kind", "weights shape", "weights dtype", "batch arrays", "batch fields", "no snapshot",
+], ids=["unknown kind", "weights shape", "weights dtype", "batch arrays", "batch fields", "flow shape",
+        "flow steps", "no snapshot",
         "missing bias", "moment class", "moment confidence", "top outside", "top neuron", "ended",
         "ended state"])
 def test_a_malformed_message_from_the_child_ends_it_and_keeps_the_weights(data, make, expected):

@@ -19,7 +19,7 @@ from core.errors import ModelFileError
 from core.history import MAX_MOMENTS, PREFIX, History, Moment, record
 from core.model_io import FORMAT_VERSION, HISTORY_FORMAT_VERSION, load_model, load_run, save_model
 from core.network import Network
-from core.train import EpochReport, Trainer
+from core.train import BatchReport, EpochReport, Trainer
 from tests import hostile
 from tests.hostile import drop, poke, replace_array
 from tests.test_cli import assert_one_sentence_error, run
@@ -116,6 +116,30 @@ def test_a_history_goes_through_the_file_and_back_exactly(small_run, saved_run):
     assert stored[f"{PREFIX}predicted"].shape == (6, 200)
 
 
+def test_the_gradient_flow_of_every_batch_is_recorded_and_saved(small_run, saved_run):
+    trainer, history, reports = small_run
+    batches = [r for r in reports if isinstance(r, BatchReport)]
+    assert trainer.flow_every == 1  # 250 x 12,730 multiply-adds a batch: sizing it is cheap
+    assert history.flow_steps.tolist() == [r.step for r in batches] == list(range(1, 13))
+    np.testing.assert_array_equal(history.flow, np.stack([r.flow for r in batches]))
+    np.testing.assert_array_equal(history.flow_positions, history.positions)
+    assert history.flow.shape == (12, 3, 2) and (history.flow > 0).all()
+    loaded = load_run(saved_run)[2]
+    np.testing.assert_array_equal(loaded.flow, history.flow)
+    np.testing.assert_array_equal(loaded.flow_positions, history.flow_positions)
+
+
+def test_a_file_saved_before_the_gradient_flow_was_recorded_opens_without_it(saved_run, tmp_path):
+    arrays = arrays_of(saved_run)
+    del arrays[f"{PREFIX}flow"], arrays[f"{PREFIX}flow_steps"]
+    path = tmp_path / "older.npz"
+    np.savez(path, **arrays)
+    history = load_run(path)[2]
+    assert history.flow.shape == (0, 3, 2) and len(history.steps) == 12
+    history.add_flow([12], np.ones((1, 3, 2), np.float32))  # training on from it records again
+    assert history.flow_positions.tolist() == [3.0]
+
+
 def test_load_model_still_gives_the_network_and_metadata(small_run, saved_run):
     net, meta = load_model(saved_run)
     assert_same_network(net, small_run[0].net)
@@ -209,6 +233,12 @@ DAMAGED = [
      f"{PREFIX}epochs has shape (3, 8)"),
     ("an epoch number that repeats", poke(f"{PREFIX}epochs", (1, 0), 1.0), "epochs do not increase"),
     ("half a step", poke(f"{PREFIX}epochs", (0, 2), 2.5), "are not whole numbers"),
+    ("the flow without its steps", drop(f"{PREFIX}flow_steps"), f"lacks {PREFIX}flow_steps"),
+    ("a flow of another network", replace_array(f"{PREFIX}flow", lambda a: a[f"{PREFIX}flow"][:, :, :1]),
+     f"{PREFIX}flow has shape (12, 3, 1)"),
+    ("a flow of a batch not recorded", poke(f"{PREFIX}flow_steps", 11, 99),
+     "a gradient flow of batches it does not record"),
+    ("a negative gradient size", poke(f"{PREFIX}flow", (4, 0, 1), -1.0), "a gradient flow with negative sizes"),
     ("epoch columns in another order",
      replace_array(f"{PREFIX}epoch_fields", lambda a: a[f"{PREFIX}epoch_fields"][::-1]),
      "does not name its epoch columns"),

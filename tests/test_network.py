@@ -157,3 +157,31 @@ def test_initialisation_is_seeded_and_scaled_for_the_activation():
 def test_impossible_networks_are_refused_with_a_sentence(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         Network(**kwargs)
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "relu"])
+def test_switching_a_neuron_off_answers_as_zeroing_its_outgoing_weights(hidden):
+    """Forcing a[l][j] = 0 is the network without the weights W[l][j, :] that carry it on; forcing
+    it to v is that network with v W[l][j, :] added to the next layer's biases."""
+    net = Network.initialised((784, 12, 8, 10), hidden, "softmax", "ce", seed=3)
+    x = np.random.default_rng(4).random((300, 784), dtype=np.float32)
+    for layer, neuron, value in ((1, 5, 0.0), (2, 0, 0.0), (1, 7, 0.8)):
+        forced = Network(net.sizes, hidden, "softmax", "ce", net.W, net.b, forced=[(layer, neuron, value)])
+        W, b = [w.copy() for w in net.W], [v.copy() for v in net.b]
+        b[layer] += value * W[layer][neuron]
+        W[layer][neuron] = 0.0
+        rewired = Network(net.sizes, hidden, "softmax", "ce", W, b)
+        np.testing.assert_allclose(forced.predict_proba(x), rewired.predict_proba(x), rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(forced.predict(x), rewired.predict(x))
+        assert (forced.forward(x)[layer][:, neuron] == value).all()
+        assert not np.array_equal(forced.predict_proba(x), net.predict_proba(x))
+    several = Network(net.sizes, hidden, "softmax", "ce", net.W, net.b, forced=[(1, 0, 0.0), (1, 3, 0.0), (2, 1, 1.0)])
+    a = several.forward(x)
+    assert (a[1][:, [0, 3]] == 0).all() and (a[2][:, 1] == 1).all()
+
+
+@pytest.mark.parametrize("forced, phrase", [([(0, 3, 0.0)], "layer 0"), ([(3, 0, 0.0)], "layer 3"),
+                                            ([(1, 12, 0.0)], "neuron 12"), ([(1, 0, np.nan)], "nan")])
+def test_only_hidden_neurons_that_exist_can_be_forced(forced, phrase):
+    with pytest.raises(ConfigError, match=phrase):
+        Network((784, 12, 8, 10), "relu", "softmax", "ce", forced=forced)
