@@ -1,6 +1,6 @@
 """How fluid the window stays while it trains, in figures: ``python -m app.bench``.
 
-Three measurements, in one run, with the BLAS thread count printed:
+The measurements, in one run, with the BLAS thread count printed:
 
 1. Launch to first paint: a fresh ``python`` process is started and reports when the main
    window receives its first paint event; the time is counted from just before the process was
@@ -26,7 +26,10 @@ Three measurements, in one run, with the BLAS thread count printed:
    on screen is fed and painted (median, p99, max; a panel behind another's tab is drawn when it
    comes to the front), and apart from that the search for the test digits that excite the
    neuron at a past moment, which waits until the moment shown rests.
-7. Scrubbing while training: lateness and throughput as in 2 and 3 while the timeline jumps to
+7. The views inside the network, in that window at 1280x720, each on the front of its tabs:
+   for every moment of the file, the milliseconds until the panel is fed that moment (and the
+   digit shown) and has repainted: the network diagram, the layer map.
+8. Scrubbing while training: lateness and throughput as in 2 and 3 while the timeline jumps to
    a random past moment ten times a second (and back to live now and then).
 
 Runs offscreen (``QT_QPA_PLATFORM=offscreen``) unless a display is set.
@@ -77,6 +80,7 @@ def main(argv=None) -> int:
     bench_pad(args.epochs)
     path = bench_history(args.history_epochs)
     bench_scrub(path)
+    bench_views(path)
     bench_training(args.epochs, args.rounds, scrub=True)
     return 0
 
@@ -471,6 +475,51 @@ def bench_scrub(path: str, steps: int = 300) -> None:
           f"{np.percentile(t, 99):.1f} ms, max {t.max():.1f} ms  (target p99 <= 50 ms); the "
           f"inspector's search for exciting digits once a moment rests: median "
           f"{np.median(searches):.1f} ms", flush=True)
+
+
+def bench_views(path: str) -> None:
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.screenshot import wait_for
+    from app.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.configure()
+    window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
+    window.confirm_discard = False
+    window.resize(1280, 720)
+    window.show()
+    if window.data is None:
+        wait_for(window.data_ready)
+    if not window.open_model(path):
+        raise SystemExit(f"the window could not open {path}")
+    history, data = window.history, window.data
+    views = {"network diagram": (window.diagram_dock, lambda i, x, y: (
+                 window.diagram.show_snapshot(history.snapshot(i)), window.diagram.show_input(x, y))),
+             "layer map": (window.layermap_dock, lambda i, x, y: window.layermap.show_snapshot(history.snapshot(i)))}
+    print(f"\nthe views inside the network, {len(history)} moments of {path}, each fed a moment and a "
+          f"test digit and repainted, at 1280x720:")
+    for name, (dock, feed) in views.items():
+        dock.raise_()
+        app.processEvents()
+        panel = dock.widget()
+        times = []
+        for rounds in range(3):
+            for i in range(len(history)):
+                digit = (7 * i + rounds) % len(data.x_test)
+                start = time.perf_counter()
+                feed(i, data.x_test[digit], int(data.y_test[digit]))
+                panel.repaint()
+                times.append((time.perf_counter() - start) * 1000)
+        t = np.array(times)
+        print(f"  {name:16s} ({panel.width()}x{panel.height()}): median {np.median(t):.1f} ms, p99 "
+              f"{np.percentile(t, 99):.1f} ms, max {t.max():.1f} ms", flush=True)
+    print("  (target for the diagram: <= 10 ms)")
+    window.close()
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ READY, TRAINING, PAUSED, STEPPED, STOPPED, FINISHED, DIVERGED, FAILED = (
 @dataclass(frozen=True)
 class View:
     """What is being looked at: the moment of the history (None: live, the newest weights), the
-    test digit, whether the drawing is shown instead of it, and the selected neuron
-    ((layer, index) as in ``core.inspect``, or None)."""
+    test digit, whether the drawing is shown instead of it, the selected neuron ((layer, index)
+    as in ``core.inspect``, or None), and the hidden neurons switched off or clamped, as
+    (layer, index, value) in the order they were switched (0: off)."""
     moment: int | None = None
     digit: int = 0
     follow: bool = False
     neuron: tuple[int, int] | None = None
+    off: tuple[tuple[int, int, float], ...] = ()
 
     def checked(self, sizes: tuple[int, ...], n_test: int, n_moments: int) -> "View":
         """This view made valid for a network of these layer sizes, a test set of ``n_test``
@@ -42,7 +44,16 @@ class View:
             neuron = None
         moment = self.moment if self.moment is not None and 0 <= self.moment < n_moments else None
         digit = min(max(self.digit, 0), max(n_test - 1, 0))
-        return dataclasses.replace(self, moment=moment, digit=digit, neuron=neuron)
+        off = tuple((l, j, v) for l, j, v in self.off if 1 <= l < len(sizes) - 1 and 0 <= j < sizes[l])
+        return dataclasses.replace(self, moment=moment, digit=digit, neuron=neuron, off=off)
+
+    def switched(self, layer: int, neuron: int, value: float | None) -> "View":
+        """This view with neuron ``neuron`` of ``layer`` forced to ``value`` (0: off), or
+        switched on again (None)."""
+        off = tuple(f for f in self.off if f[:2] != (layer, neuron))
+        if value is not None:
+            off += ((layer, neuron, float(value)),)
+        return dataclasses.replace(self, off=off)
 
 
 class Run:
@@ -74,6 +85,7 @@ class Run:
         self.start_fraction = 0.0  # of all the epochs set, done when the run started
         self.top = None  # the worker's ((layer, neuron), indices, values) for the live weights
         self.worker: TrainingRun | None = None
+        self._switched = None  # (snapshot, off, the snapshot forced, its evaluation): the last made
         self._busy = 0.0  # seconds trained in this run before the last pause
         self._busy_since: float | None = None
 
@@ -138,6 +150,7 @@ class Run:
         True if there is anything new."""
         h = self.history
         h.add_batches(delivery.steps, delivery.positions, delivery.costs, delivery.lrs)
+        h.add_flow(delivery.flow_steps, delivery.flow)
         for report in delivery.epochs:
             h.add_epoch(report)
             self.epochs_done = report.epoch
@@ -158,13 +171,32 @@ class Run:
 
     # --- what is shown -----------------------------------------------------------------------
 
-    def at(self, moment: int | None) -> tuple[Snapshot, Evaluation | None, float | None]:
+    def at(self, moment: int | None, off: tuple = ()) -> tuple[Snapshot, Evaluation | None, float | None]:
         """(weights, answers on the test set, point of training in epochs or None for live) of
-        moment ``moment`` of the history, or of the present."""
+        moment ``moment`` of the history, or of the present; with the neurons ``off``
+        ((layer, neuron, value), see ``View.off``) forced, and the answers of the network so."""
         if moment is None:
-            return self.live, self.evaluation, None
-        return (self.history.snapshot(moment), self.history.evaluation(moment),
-                self.history.moments[moment].position)
+            snapshot, evaluation, position = self.live, self.evaluation, None
+        else:
+            snapshot, evaluation, position = (self.history.snapshot(moment), self.history.evaluation(moment),
+                                              self.history.moments[moment].position)
+        if not off:
+            return snapshot, evaluation, position
+        return (*self.switched(snapshot, off), position)
+
+    def switched(self, snapshot: Snapshot, off: tuple) -> tuple[Snapshot, Evaluation]:
+        """``snapshot`` with the neurons ``off`` forced, and its answers on the whole test set:
+        one forward pass (about 20 ms for 'fast'), kept for as long as they are asked again."""
+        cached = self._switched
+        if cached is not None and cached[0] is snapshot and cached[1] == off:
+            return cached[2], cached[3]
+        forced = snapshot.forcing(off)
+        data = self.trainer.data
+        with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
+            probabilities = forced.network().predict_proba(data.x_test)
+        evaluation = Evaluation.of(probabilities, data.y_test, snapshot.epoch)
+        self._switched = (snapshot, off, forced, evaluation)
+        return forced, evaluation
 
     @property
     def progress(self) -> tuple[int, float]:

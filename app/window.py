@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
         self.diagram.neuron_clicked.connect(self.select_neuron)
+        self.inspector.switch_requested.connect(self.switch_neuron)
+        self.inspector.restore_requested.connect(self.switch_all_on)
         self.layermap.digit_chosen.connect(self._on_digit_chosen)
         self.activations.digit_changed.connect(self._on_digit_changed)
         self.pad.drawing_changed.connect(self._on_drawing_changed)
@@ -316,7 +318,7 @@ class MainWindow(QMainWindow):
         self._cost_drawn = (len(history.steps), len(history.epochs))
         self.timeline.set_moments(*self._moment_marks())
         self.timeline.set_current(None)
-        self._set_view(moment=None)
+        self._set_view(moment=None, off=())
         return True
 
     def _moment_marks(self) -> tuple[list[float], list[int]]:
@@ -324,8 +326,19 @@ class MainWindow(QMainWindow):
         self._marked = len(moments)
         return [m.position for m in moments], [m.step for m in moments]
 
+    def _refused_while_off(self) -> bool:
+        """Training needs every neuron: while some are switched off it is refused, in a sentence."""
+        n = len(self.view.off)
+        if n:
+            self.show_error(f"{n} neuron{'s are' if n > 1 else ' is'} switched off or clamped, and "
+                            f"training changes every neuron's weights: press All on in the "
+                            f"inspector first.")
+        return bool(n)
+
     def _start(self, paused: bool = False, steps: int = 0) -> None:
         """Start a run of the current trainer for the epochs the form asks for."""
+        if self._refused_while_off():
+            return
         config = self._config()
         if config is None or self.data is None or self.training is not None:
             return
@@ -360,6 +373,8 @@ class MainWindow(QMainWindow):
         if run is None:
             return
         if run.control.paused:
+            if self._refused_while_off():
+                return
             run.control.resume()
             self.run.paused(False)
         else:
@@ -374,7 +389,7 @@ class MainWindow(QMainWindow):
         """One batch, then paused: starts a paused run if none is going."""
         if self.training is None:
             self._start(paused=True, steps=1)
-        elif self.training.control.paused:
+        elif self.training.control.paused and not self._refused_while_off():
             self.training.control.step(1)
             self.run.paused(True, stepped=True)
             self._update_status()
@@ -529,7 +544,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _draw_missed(self) -> None:
         if self.run is not None:
-            snapshot, evaluation, _ = self.run.at(self.view.moment)
+            snapshot, evaluation, _ = self._at()
             self._draw_activations(snapshot)
             self._draw_evaluation(evaluation)
 
@@ -546,20 +561,25 @@ class MainWindow(QMainWindow):
         self.view = dataclasses.replace(self.view, moment=index).checked(
             self.run.live.sizes, len(self.data.x_test), len(self.run.history))
         self._behind = GROUPS  # frames until every group has drawn the moment chosen
-        self.cost.set_cursor(self.run.at(self.view.moment)[2])
+        self.cost.set_cursor(self._at()[2])
         self._update_status()
 
     def _render(self) -> None:
         """Every panel from (the run at the moment shown, the view)."""
         if self.run is None:
             return
-        snapshot, evaluation, position = self.run.at(self.view.moment)
+        snapshot, evaluation, position = self._at()
         self._draw_weights(snapshot)
         self._draw_activations(snapshot)
         self._draw_evaluation(evaluation)
         self._draw_cost()
         self.cost.set_cursor(position)
         self._update_status()
+
+    def _at(self) -> tuple[Snapshot, Evaluation | None, float | None]:
+        """The weights, the answers on the test set and the point of training of the view: its
+        moment, with its neurons switched off."""
+        return self.run.at(self.view.moment, self.view.off)
 
     def _input(self) -> tuple[np.ndarray | None, int | None, tuple]:
         """The input the activations and the inspector show, its true digit if known, and a
@@ -590,7 +610,7 @@ class MainWindow(QMainWindow):
         if len(run.history) != self._marked:
             self.timeline.set_moments(*self._moment_marks())
         live = self.view.moment is None
-        snapshot, evaluation, _ = run.at(self.view.moment)
+        snapshot, evaluation, _ = self._at()
         groups = (self._draw_cost, lambda: self._draw_weights(snapshot),
                   lambda: (self._draw_activations(snapshot), self._draw_evaluation(evaluation)))
         if everything:
@@ -659,6 +679,7 @@ class MainWindow(QMainWindow):
             if self._seen(self.pad_dock) and self._changed("pad", snapshot, None):
                 self.pad.show_snapshot(snapshot)
             if self._seen(self.inspector_dock):
+                self._draw_switched()
                 if self._changed("inspector", snapshot, looked_at):
                     if self.view.neuron is None:
                         self.inspector.clear()
@@ -675,9 +696,10 @@ class MainWindow(QMainWindow):
         not every snapshot)."""
         history = self.run.history
         index = self.view.moment if self.view.moment is not None else len(history) - 1
-        key = (history, history.moments[index].step) if index >= 0 else None  # (thinning moves indices)
+        off = self.view.off
+        key = (history, history.moments[index].step, off) if index >= 0 else None  # (thinning moves indices)
         if key is not None and self._drawn.get("layermap") != key:  # each moment drawn once
-            self.layermap.show_snapshot(history.snapshot(index))
+            self.layermap.show_snapshot(history.snapshot(index).forcing(off))
             self._drawn["layermap"] = key
         if self._drawn.get("layermap digit") != self.view.digit:
             self.layermap.set_digit(self.view.digit)
@@ -716,8 +738,8 @@ class MainWindow(QMainWindow):
         neuron = self.view.neuron
         if neuron is None or self.run is None:
             return None
-        snapshot, _, _ = self.run.at(self.view.moment)
-        return snapshot.step, neuron
+        snapshot, _, _ = self._at()
+        return snapshot.step, neuron, self.view.off
 
     def _known_top(self):
         """The exciting digits for the neuron and the moment shown, if known: the worker's while
@@ -726,7 +748,7 @@ class MainWindow(QMainWindow):
         if neuron is None:
             return None
         run = self.run
-        if self.view.moment is None and run.worker is not None:
+        if self.view.moment is None and run.worker is not None and not self.view.off:
             top = run.top
             return (top[1], top[2]) if top is not None and tuple(top[0]) == neuron else None
         return self._top_cache.get(self._top_key())
@@ -740,7 +762,7 @@ class MainWindow(QMainWindow):
             if self._drawn.get("top") is not known:
                 self.inspector.show_top(*known, neuron=neuron)
                 self._drawn["top"] = known
-        elif not (self.view.moment is None and self.run.worker is not None):
+        elif not (self.view.moment is None and self.run.worker is not None and not self.view.off):
             self._top_timer.start(TOP_DELAY_MS if self.run.worker is None else TOP_DELAY_TRAINING_MS)
 
     @Slot()
@@ -751,7 +773,7 @@ class MainWindow(QMainWindow):
         if key is None or self.data is None or key in self._top_cache:
             self._draw_top()
             return
-        snapshot, _, _ = self.run.at(self.view.moment)
+        snapshot, _, _ = self._at()
         with np.errstate(over="ignore", invalid="ignore"):  # near divergence: draw, don't warn
             found = top_exciting(snapshot.network(), self.data.x_test, *key[1])
         if len(self._top_cache) >= TOP_CACHE:
@@ -798,6 +820,35 @@ class MainWindow(QMainWindow):
         if self.training is not None:
             self.training.inspect(layer, neuron)  # the worker finds the top images
 
+    @Slot(int, int, object)
+    def switch_neuron(self, layer: int, neuron: int, value: float | None) -> None:
+        """Force hidden neuron ``neuron`` of ``layer`` to ``value`` (0: off), or switch it on
+        again (None); every panel then shows the network so. Not while training runs."""
+        run = self.run
+        if run is None or (self.training is not None and not self.training.control.paused):
+            return
+        if not 1 <= layer < len(run.live.sizes) - 1 or not 0 <= neuron < run.live.sizes[layer]:
+            return
+        self._set_view(off=self.view.switched(layer, neuron, value).off)
+
+    @Slot()
+    def switch_all_on(self) -> None:
+        if self.view.off:
+            self._set_view(off=())
+
+    def _draw_switched(self) -> None:
+        """The inspector's account of the neurons switched off, if it changed."""
+        run = self.run
+        allowed = self.training is None or self.training.control.paused
+        before = run.at(self.view.moment)[1]
+        after = self._at()[1] if self.view.off else before
+        key = (self.view.off, allowed, before, after)
+        drawn = self._drawn.get("switched")
+        if drawn is None or drawn[:2] != key[:2] or drawn[2] is not before or drawn[3] is not after:
+            self.inspector.show_switched(self.view.off, None if after is None else after.accuracy,
+                                         None if before is None else before.accuracy, allowed)
+            self._drawn["switched"] = key
+
     # --- the status bar -----------------------------------------------------------------------
 
     def _update_status(self) -> None:
@@ -828,8 +879,11 @@ class MainWindow(QMainWindow):
             m = run.history.moments[self.view.moment]
             self.moment_label.setText(f"showing epoch {_epochs(m.position)} (step {m.step:,})")
             accuracy = run.history.evaluation(self.view.moment).accuracy
-        self.accuracy_label.setText("test accuracy –" if accuracy is None
-                                    else f"test accuracy {accuracy:.4f}")
+        off = len(self.view.off)
+        if off:  # the answers of the network with those neurons forced
+            accuracy = self._at()[1].accuracy
+        self.accuracy_label.setText(("test accuracy –" if accuracy is None else f"test accuracy {accuracy:.4f}")
+                                    + (f" ({off} neuron{'s' if off > 1 else ''} off)" if off else ""))
         self.timeline.live_text(f"live · epoch {_epochs(self._live_position())}")
 
     def _live_position(self) -> float:
@@ -857,6 +911,8 @@ class MainWindow(QMainWindow):
         self.timelapse_action.setEnabled(self.run is not None and not running)
         self.form.set_training(running)
         self._mark_pending()
+        if self.run is not None:
+            self._draw_switched()  # switching neurons is for a network at rest
 
     # --- files --------------------------------------------------------------------------------
 

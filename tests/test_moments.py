@@ -95,7 +95,7 @@ def test_the_inspector_finds_the_exciting_digits_of_the_moment_shown(qtbot, wind
     net = window.history.snapshot(0).network()
     expected, _ = top_exciting(net, window.data.x_test, 1, 5)
     qtbot.waitUntil(lambda: window.inspector.top_image.isVisible(), timeout=WAIT_MS)
-    indices, _ = window._top_cache[(0, (1, 5))]
+    indices, _ = window._top_cache[(0, (1, 5), ())]  # step 0, the neuron, none switched off
     np.testing.assert_array_equal(indices, expected)
 
 

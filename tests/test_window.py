@@ -236,6 +236,8 @@ def test_a_thread_and_a_process_train_the_same_weights(qtbot, tmp_path):
     (a, ha), (b, hb) = trained
     assert a.step == b.step > 0 and all(np.array_equal(x, y) for x, y in zip(a.net.W + a.net.b, b.net.W + b.net.b))
     assert np.array_equal(ha.costs, hb.costs) and [m.step for m in ha.moments] == [m.step for m in hb.moments]
+    assert len(ha.flow_steps) == a.step and np.array_equal(ha.flow_steps, hb.flow_steps)
+    assert np.array_equal(ha.flow, hb.flow) and np.array_equal(ha.flow_positions, ha.positions)
 
 
 @pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])

@@ -208,6 +208,11 @@ class DiagramPanel(QWidget):
         return self._snapshot
 
     @property
+    def predicted(self) -> int | None:
+        """The output marked as the prediction, or None."""
+        return None if self._mark is None else self._mark[0]
+
+    @property
     def shown(self) -> list[np.ndarray]:
         """The neurons drawn of each layer 1..L (index l - 1), in the order drawn, top down."""
         return list(self._shown)

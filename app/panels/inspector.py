@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import theme
 from app.panels.activations import BAR_WIDTH, SquareView, bar_style
@@ -38,18 +46,32 @@ class InspectorPanel(QWidget):
         the test digits that excite the neuron shown most, and its weighted input z for each,
         as returned by ``core.inspect.top_exciting``. With ``neuron=(layer, index)``, an answer
         for a neuron no longer shown is ignored.
+    ``show_switched(off, accuracy, before, allowed)``
+        the neurons switched off or clamped, (layer, neuron, value) as ``app.state.View.off``,
+        the test accuracy of the network so and ``before`` with every neuron on (None: not
+        known), and whether switching is ``allowed`` now (not while training runs).
+        Signals ``switch_requested(layer, neuron, value)`` (a float, or None to switch it on
+        again) and ``restore_requested()`` (every neuron on again) ask the window for a change.
     ``clear()``
         no neuron: a hint instead.
     ``neuron`` (property)
         (layer, neuron) shown, or None.
     """
 
+    switch_requested = Signal(int, int, object)
+    restore_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._x_test: np.ndarray | None = None
         self._neuron: tuple[int, int] | None = None
         self._activation = ""  # the activation function of the neuron shown
+        self._value: float | None = None  # its activation for the input shown
+        self._hidden = False  # is the neuron shown a hidden one (the only kind that can be switched)?
+        self._off: dict[tuple[int, int], float] = {}
+        self._allowed = True
         self._build_header()
+        self._build_switch()
         self._build_weights()
         self._build_top()
         self._arrange()
@@ -73,6 +95,27 @@ class InspectorPanel(QWidget):
         self.z_label.setToolTip("z = a·w + b: the neuron's weighted input before its activation "
                                 "function, which tells strong inputs apart where the activation "
                                 "saturates (a sigmoid reads 1.00 for any z above 5.3)")
+
+    def _build_switch(self) -> None:
+        self.off_button = QPushButton("Switch off")
+        self.off_button.setToolTip("Force this neuron's output to 0, whatever its input, and see "
+                                   "what the network answers without it (the test accuracy at once)")
+        self.off_button.clicked.connect(self._on_off_clicked)
+        self.clamp_button = QPushButton("Clamp to")
+        self.clamp_button.setToolTip("Force this neuron's output to the value beside, whatever its input")
+        self.clamp_button.clicked.connect(self._on_clamp_clicked)
+        self.clamp_value = QDoubleSpinBox()
+        self.clamp_value.setDecimals(2)
+        self.clamp_value.setSingleStep(0.1)
+        self.clamp_value.setRange(-1000.0, 1000.0)
+        self.clamp_value.setValue(1.0)
+        self.clamp_value.setToolTip("The output the neuron is clamped to")
+        self.restore_button = QPushButton("All on")
+        self.restore_button.setToolTip("Switch every neuron switched off or clamped on again")
+        self.restore_button.clicked.connect(self.restore_requested)
+        self.switch_label = QLabel("")
+        self.switch_label.setStyleSheet(CAPTION_STYLE)
+        self.switch_label.setWordWrap(True)
 
     def _build_weights(self) -> None:
         self.image_caption = QLabel("")
@@ -145,11 +188,17 @@ class InspectorPanel(QWidget):
         weights.addLayout(image_column, 1)
         weights.addWidget(self.bars_column, 1)
 
+        switch = QHBoxLayout()
+        for widget in (self.off_button, self.clamp_button, self.clamp_value, self.restore_button):
+            switch.addWidget(widget)
+        switch.addWidget(self.switch_label, 1)
+
         content = QWidget()
         column = QVBoxLayout(content)
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self.title_label)
         column.addLayout(facts)
+        column.addLayout(switch)
         column.addLayout(weights, 3)
         column.addSpacing(6)
         column.addWidget(self.top_caption)
@@ -182,6 +231,9 @@ class InspectorPanel(QWidget):
         L = len(snapshot.sizes) - 1
         activation = snapshot.output if layer == L else snapshot.hidden
         self._activation = activation
+        self._hidden = layer < L
+        low, high = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(activation, (0.0, 1000.0))
+        self.clamp_value.setRange(low, high)
         what = f", the output for digit {neuron}" if layer == L else ""
         self.title_label.setText(f"layer {layer}, neuron {neuron} ({activation}{what})")
         self.bias_label.setText(f"bias {bias:.3g}")
@@ -190,8 +242,51 @@ class InspectorPanel(QWidget):
         else:
             self._show_deeper(snapshot, layer, neuron, weights)
         self._show_activation(snapshot, layer, neuron, x)
+        self._show_switch()
         if self._pages.currentIndex() != 1:
             self._pages.setCurrentIndex(1)
+
+    def show_switched(self, off: tuple, accuracy: float | None, before: float | None,
+                      allowed: bool) -> None:
+        """The neurons forced now, what the network answers so, and whether they may change."""
+        self._off = {(l, j): v for l, j, v in off}
+        self._allowed = allowed
+        n = len(off)
+        if not n:
+            text = "" if before is None else f"test accuracy {100 * before:.2f}% with every neuron on"
+        else:
+            names = ", ".join(f"{l}.{j}" + ("" if v == 0 else f" = {v:.2f}") for l, j, v in off[:4])
+            names += ", …" if n > 4 else ""
+            text = f"{n} neuron{'s' if n > 1 else ''} off or clamped ({names})"
+            if accuracy is not None:
+                text += f": test accuracy {100 * accuracy:.2f}%"
+                if before is not None:
+                    text += f", {100 * (accuracy - before):+.2f} points from {100 * before:.2f}% with all on"
+        self.switch_label.setText(text)
+        self._show_switch()
+
+    def _show_switch(self) -> None:
+        forced = self._off.get(self._neuron) if self._neuron is not None else None
+        can = self._hidden and self._allowed
+        self.off_button.setText("Switch on" if forced is not None else "Switch off")
+        for widget in (self.off_button, self.clamp_button, self.clamp_value):
+            widget.setEnabled(can)
+            widget.setVisible(self._hidden)
+        self.restore_button.setEnabled(bool(self._off) and self._allowed)
+        why = ("" if self._allowed else "Pause training to switch neurons off")
+        for widget in (self.off_button, self.clamp_button, self.restore_button):
+            widget.setStatusTip(why)
+
+    @Slot()
+    def _on_off_clicked(self) -> None:
+        if self._neuron is not None:
+            on = self._neuron in self._off
+            self.switch_requested.emit(*self._neuron, None if on else 0.0)
+
+    @Slot()
+    def _on_clamp_clicked(self) -> None:
+        if self._neuron is not None:
+            self.switch_requested.emit(*self._neuron, float(self.clamp_value.value()))
 
     def show_top(self, indices: np.ndarray, values: np.ndarray,
                  neuron: tuple[int, int] | None = None) -> None:
@@ -256,5 +351,6 @@ class InspectorPanel(QWidget):
         with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
             value = net.forward(x[None, :])[layer][0, neuron]
             z = pre_activations(net, x[None, :], layer, neuron)[0]
-        self.activation_label.setText(f"activation {value:.3g} for the digit shown")
+        self.activation_label.setText(f"activation {value:.3g} for the digit shown"
+                                      + (" (forced)" if (layer, neuron) in self._off else ""))
         self.z_label.setText(f"z {z:.3g}")
