@@ -116,6 +116,25 @@ PANELS = {
         "<p>Marks on the curve show where the learning rate was changed and where training was "
         "paused. The orange line is the moment the timeline shows. View → Loss along the way "
         "shows the cost on the straight line from the initial weights to the moment's.</p>"),
+    "flow": (
+        "Gradient flow",
+        "<p>How strongly each layer is being taught, batch by batch (log scale, one line per "
+        "layer): the size of its gradient dC/dW, of its error delta, or of the step its weights "
+        "took relative to the weights themselves.</p>"
+        "<p>In the sigmoid network (<b>classic</b>) every layer back towards the input gets a "
+        "gradient four times smaller or less (the sigmoid's slope is at most 1/4), so its first "
+        "layer learns orders of magnitude more slowly: the vanishing gradient. In <b>fast</b> "
+        "(ReLU) the lines stay close. A step about a thousandth of the weights (the dashed line) "
+        "is the usual sign of a good learning rate.</p>"),
+    "health": (
+        "Neuron health",
+        "<p><b>Top</b>: in each hidden layer, the share of neurons that no longer answer. A ReLU "
+        "neuron is <i>dead</i> when it gives 0 for every one of 1,000 test digits: it has no "
+        "gradient, so it never learns again. A sigmoid or tanh neuron is <i>saturated</i> when "
+        "its slope is under 1% of its steepest for most digits: it barely learns.</p>"
+        "<p><b>Bottom</b>: how a layer's weights (or its gradients, on a log scale) are spread, "
+        "moment by moment: each column is one moment's histogram, brighter where more values "
+        "fall. Watch the weights spread out from their start as the network learns.</p>"),
     "activations": (
         "Activations",
         "<p>One test digit (left) going through the network: each bar is one neuron's activation, "

@@ -9,9 +9,10 @@ The arrangement, in three columns, the side columns full height:
     Training          Weights                      Neuron inspector
     ----------        ---------------------        ----------------
     Cost and          Activations | Network        Drawing pad
-    accuracy          diagram | What a layer
-                      sees | Confusion and
-                      mistakes (tabs)
+    accuracy |        diagram | What a layer
+    Gradient flow |   sees | Confusion and
+    Neuron health     mistakes (tabs)
+    (tabs)
 
 On a screen less than ``ROOMY_HEIGHT`` pixels high (1366x768, 1280x720, 1920x1080 at 125%) the
 right column has room for only one of its panels (each needs about 350 pixels of the 560 or so
@@ -38,16 +39,16 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 PANELS = {"weights": "Weights", "cost": "Cost and accuracy", "activations": "Activations",
           "inspector": "Neuron inspector", "pad": "Drawing pad",
           "evaluation": "Confusion and mistakes", "diagram": "Diagram",
-          "layermap": "Layer map"}
+          "layermap": "Layer map", "flow": "Gradient flow", "health": "Neuron health"}
 
-LAYOUT_VERSION = 4  # of the docks' arrangement saved in the settings: a new one ignores old ones
+LAYOUT_VERSION = 5  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
 MAX_WIDTH, MAX_HEIGHT = 1600, 1000  # the window's first size on a large screen
 TITLE_BAR = 32  # pixels a window manager adds above the window (resize sets only the inside)
 ROOMY_HEIGHT = 950  # available pixels from which the inspector and the pad sit one over the other
 
-DOCKS = ("training_dock", "cost_dock", "activations_dock", "diagram_dock", "layermap_dock",
-         "evaluation_dock", "inspector_dock", "pad_dock")  # the window's attributes, in the View menu's order
+DOCKS = ("training_dock", "cost_dock", "flow_dock", "health_dock", "activations_dock", "diagram_dock",
+         "layermap_dock", "evaluation_dock", "inspector_dock", "pad_dock")  # attributes, in the View menu's order
 
 
 def dock(window: QMainWindow, title: str, widget: QWidget, area) -> QDockWidget:
@@ -67,7 +68,8 @@ def docks(window) -> list[QDockWidget]:
 
 def install_docks(window) -> None:
     """Put ``window.weights`` in the centre and the other panels in docks around it:
-    ``training_dock`` (``window.controls``) over ``cost_dock`` on the left, ``activations_dock``
+    ``training_dock`` (``window.controls``) over ``cost_dock`` tabbed with ``flow_dock`` and
+    ``health_dock`` on the left, ``activations_dock``
     tabbed with ``diagram_dock``, ``layermap_dock`` and ``evaluation_dock`` at the bottom, ``inspector_dock`` and ``pad_dock`` on the
     right, one over the other or tabbed (see the module's docstring)."""
     window.weights.setMinimumSize(300, 200)
@@ -78,6 +80,8 @@ def install_docks(window) -> None:
     window.training_dock = dock(window, "Training", window.controls, Qt.LeftDockWidgetArea)
     window.form.more_button.toggled.connect(lambda _: _fit_training(window))
     window.cost_dock = dock(window, "Cost and accuracy", window.cost, Qt.LeftDockWidgetArea)
+    window.flow_dock = dock(window, "Gradient flow", window.flow, Qt.LeftDockWidgetArea)
+    window.health_dock = dock(window, "Neuron health", window.health, Qt.LeftDockWidgetArea)
     window.activations_dock = dock(window, "Activations", window.activations, Qt.BottomDockWidgetArea)
     window.diagram_dock = dock(window, "Diagram", window.diagram, Qt.BottomDockWidgetArea)
     window.layermap_dock = dock(window, "Layer map", window.layermap, Qt.BottomDockWidgetArea)
@@ -164,6 +168,8 @@ def _arrange(window, compact: bool) -> None:
         window.removeDockWidget(d)
     window.addDockWidget(Qt.LeftDockWidgetArea, window.training_dock)
     window.splitDockWidget(window.training_dock, window.cost_dock, Qt.Vertical)
+    for d in (window.flow_dock, window.health_dock):  # curves over training, as the cost's
+        window.tabifyDockWidget(window.cost_dock, d)
     window.addDockWidget(Qt.BottomDockWidgetArea, window.activations_dock)
     for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock):
         window.tabifyDockWidget(window.activations_dock, d)
@@ -176,6 +182,7 @@ def _arrange(window, compact: bool) -> None:
         d.show()
     window.layout().activate()  # makes the tab bars, without which a raise is forgotten
     window.activations_dock.raise_()
+    window.cost_dock.raise_()
     window.pad_dock.raise_()  # in front when tabbed: the inspector has nothing until a click
 
 

@@ -74,6 +74,7 @@ class Run:
         self.marks: list[tuple[float, str]] = []
         self.config = trainer.config
         self.batches_per_epoch = trainer.batches_per_epoch
+        self.flow_every = trainer.flow_every  # the batches whose gradient flow is recorded
         self.history = history
         self.live: Snapshot = trainer.snapshot()
         self.evaluation: Evaluation | None = history.evaluation(len(history) - 1) if len(history) else None
@@ -117,6 +118,7 @@ class Run:
         self.worker = worker
         self.config = self.trainer.config
         self.batches_per_epoch = self.trainer.batches_per_epoch
+        self.flow_every = self.trainer.flow_every
         self.status = PAUSED if paused else TRAINING
         self.start_fraction = self.progress[1]
         self._busy, self._busy_since = 0.0, (None if paused else time.monotonic())

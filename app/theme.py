@@ -12,6 +12,8 @@ COST = "#7aa2f7"
 TRAIN = "#9ece6a"
 TEST = "#f7768e"
 BAR = "#7aa2f7"
+# One colour a layer of neurons, layer 1 first (the gradient flow's line of W[l] is layer l+1's)
+LAYERS = (COST, TRAIN, TEST, "#e0af68", "#bb9af7", "#7dcfff")
 
 # Weights: blue for negative, near-black at zero, red for positive (CET-D1 is blue-white-red on
 # white; this dark variant keeps zero dark on the dark background).

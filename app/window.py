@@ -38,6 +38,8 @@ from app.panels.diagram import DiagramPanel
 from app.panels.evaluation import EvaluationPanel
 from app.panels.inspector import InspectorPanel
 from app.panels.landscape import LandscapeDialog
+from app.panels.flow import FlowPanel
+from app.panels.health import HealthPanel
 from app.panels.layermap import LayerMapPanel
 from app.panels.pad import PadPanel
 from app.panels.weights import WeightsPanel
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
         self._frame = 0  # redraws so far: which group of panels paints next
         self._drawn: dict[str, object] = {}  # the snapshot (or evaluation) each group shows
         self._cost_drawn = (0, 0)  # batches and epochs of the history the cost panel has
+        self._flow_drawn = 0  # batches of the history's gradient flow the flow panel has
         self._top_cache: dict[tuple, tuple] = {}  # (step, neuron) -> (indices, values)
         self._marked = 0  # moments the timeline knows of
         self._behind = 0  # frames until the panels show a moment chosen while training
@@ -137,11 +140,11 @@ class MainWindow(QMainWindow):
         self._build_controls()
         layout.install_docks(self)
         for dock in (self.activations_dock, self.diagram_dock, self.layermap_dock, self.evaluation_dock,
-                     self.inspector_dock, self.pad_dock):
+                     self.inspector_dock, self.pad_dock, self.flow_dock, self.health_dock):
             dock.visibilityChanged.connect(self._on_dock_shown)
         self.help_buttons = {name: texts.add_help(getattr(self, f"{name}_dock"), name) for name in
-                             ("training", "cost", "activations", "diagram", "layermap", "evaluation",
-                              "inspector", "pad")}
+                             ("training", "cost", "flow", "health", "activations", "diagram", "layermap",
+                              "evaluation", "inspector", "pad")}
         self.help_buttons["weights"] = texts.CornerHelp("weights", self.weights)
         self._build_timeline()
         self._build_status_bar()
@@ -177,6 +180,8 @@ class MainWindow(QMainWindow):
         self.evaluation = EvaluationPanel()
         self.diagram = DiagramPanel()
         self.layermap = LayerMapPanel()
+        self.flow = FlowPanel()
+        self.health = HealthPanel()
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
         self.diagram.neuron_clicked.connect(self.select_neuron)
@@ -316,6 +321,9 @@ class MainWindow(QMainWindow):
         self._top_cache.clear()
         self.cost.show_history(history, self.run.batches_per_epoch)
         self._cost_drawn = (len(history.steps), len(history.epochs))
+        self.flow.reset(len(config.sizes) - 1)
+        self._flow_drawn = 0
+        self.health.set_history(history, self.data.x_test, self.data.y_test)
         self.timeline.set_moments(*self._moment_marks())
         self.timeline.set_current(None)
         self._set_view(moment=None, off=())
@@ -547,6 +555,7 @@ class MainWindow(QMainWindow):
             snapshot, evaluation, _ = self._at()
             self._draw_activations(snapshot)
             self._draw_evaluation(evaluation)
+            self._draw_cost()
 
     @Slot(object)
     def _on_moment_chosen(self, index: int | None) -> None:
@@ -642,6 +651,8 @@ class MainWindow(QMainWindow):
         self._drawn.clear()
 
     def _draw_cost(self) -> None:
+        """The curves over training: the cost, and the gradient flow and the neuron health if
+        they can be seen (each takes what the history holds beyond what it has)."""
         h = self.run.history
         batches, epochs = self._cost_drawn
         if len(h.steps) > batches:
@@ -649,6 +660,18 @@ class MainWindow(QMainWindow):
         for report in h.epochs[epochs:]:
             self.cost.add_epoch(report)
         self._cost_drawn = (len(h.steps), len(h.epochs))
+        if self._seen(self.flow_dock):
+            if len(h.flow_steps) > self._flow_drawn:
+                self.flow.add_batches(h.flow_positions[self._flow_drawn:], h.flow[self._flow_drawn:],
+                                      self._flow_per_epoch())
+                self._flow_drawn = len(h.flow_steps)
+            self.flow.show_position(self._at()[2])
+        if self._seen(self.health_dock):
+            self.health.show_moment(self.view.moment)
+
+    def _flow_per_epoch(self) -> int:
+        """The flow's records in an epoch: every batch's, or every k-th of a small network."""
+        return max(1, self.run.batches_per_epoch // self.run.flow_every)
 
     def _draw_weights(self, snapshot: Snapshot) -> None:
         if self._drawn.get("weights") is not snapshot:

@@ -344,7 +344,9 @@ def test_the_cost_curve_marks_a_pause_and_a_new_learning_rate(qtbot, window):
     window.toggle_pause()
     words = [m.label.format for m in window.cost.marks]
     assert words == ["lr 0.004", "paused"] and [w for _, w in window.run.marks] == words
-    assert all(0 < m.value() < 1 for m in window.cost.marks)  # where training was, in epochs
+    now = window._live_position()  # where training was when the window last heard, in epochs
+    assert [m.value() for m in window.cost.marks] == [p for p, _ in window.run.marks]
+    assert all(0 < m.value() <= now for m in window.cost.marks)
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
         window.stop()
     window.reset()

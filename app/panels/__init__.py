@@ -28,4 +28,12 @@ Panels and their methods:
 
 ``InspectorPanel`` (inspector.py)
     show_neuron(snapshot, layer, neuron, x, top); clear()
+
+``FlowPanel`` (flow.py)
+    reset(n_layers); add_batches(positions, flow, records_per_epoch); show_position(position)
+    or show_position(None) for the present
+
+``HealthPanel`` (health.py)
+    set_history(history, x_test, y_test); show_moment(index) or show_moment(None) for the
+    newest; clear(); finish() (computes every moment now; otherwise a timer does, while shown)
 """

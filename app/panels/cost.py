@@ -30,7 +30,7 @@ def smoothing(batches_per_epoch: int) -> float:
     return 2.0 / (n + 1)
 
 
-class _Columns:
+class Columns:
     """Columns of float64 of equal length, in one preallocated array that doubles when full, so
     appending costs amortised O(1) and ``column(i)`` hands pyqtgraph a view, not a copy."""
 
@@ -62,14 +62,14 @@ class _Columns:
         self._data = grown  # pyqtgraph keeps views of the old array until the next setData
 
 
-def _key(*entries: tuple[str, str, str]) -> str:
+def key_html(*entries: tuple[str, str, str]) -> str:
     """A plot's key as one line of HTML: a line sample in each curve's colour, then its name."""
     return "&nbsp;&nbsp;&nbsp;".join(
         f"<span style='color:{colour}'>{line}</span>&nbsp;<span style='color:{theme.FOREGROUND}'>"
         f"{name}</span>" for colour, line, name in entries)
 
 
-class _LogAxis(pg.AxisItem):
+class LogAxis(pg.AxisItem):
     """A log axis that labels only 1, 2 and 5 times a power of ten, so its labels never crowd
     (unless the range is too narrow to hold two of those)."""
 
@@ -109,8 +109,8 @@ class CostPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._batches = _Columns(2, capacity=4096)  # x in epochs, smoothed cost
-        self._epochs = _Columns(5, capacity=64)
+        self._batches = Columns(2, capacity=4096)  # x in epochs, smoothed cost
+        self._epochs = Columns(5, capacity=64)
         self._smoothed: float | None = None  # the moving average after the last batch
         self._following = True  # the ranges follow the data (until the user zooms or pans)
         self._cost_bounds = (math.inf, -math.inf)  # the least and largest cost shown
@@ -122,7 +122,7 @@ class CostPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
 
-        self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": _LogAxis("left")})
+        self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
         self.accuracy_plot = self.graphics.addPlot(row=1, col=0)
         self._style_plots()
         self._add_cost_curves()
@@ -309,7 +309,7 @@ class CostPanel(QWidget):
                                                  self.cost_tip, dashed=True)
         # The key is the title, one line above the plot: a legend inside it hid the curves of a
         # short panel (the cost dock of a 1280x720 screen is about 190 pixels tall).
-        self.cost_plot.setTitle(_key((theme.COST, "━", "train cost"), (theme.TEST, "╍", "test cost"),
+        self.cost_plot.setTitle(key_html((theme.COST, "━", "train cost"), (theme.TEST, "╍", "test cost"),
                                      (light.name(), "─", "batch cost (smoothed)")), size="8pt")
 
     def _add_accuracy_curves(self) -> None:
@@ -317,7 +317,7 @@ class CostPanel(QWidget):
                                                       self.accuracy_tip)
         self.test_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TEST, "test",
                                                      self.accuracy_tip, dashed=True)
-        self.accuracy_plot.setTitle(_key((theme.TRAIN, "━", "train accuracy"),
+        self.accuracy_plot.setTitle(key_html((theme.TRAIN, "━", "train accuracy"),
                                          (theme.TEST, "╍", "test accuracy")), size="8pt")
         for plot in (self.cost_plot, self.accuracy_plot):
             plot.layout.setRowFixedHeight(0, KEY_HEIGHT)  # pyqtgraph's own 30 px is a third of a short plot

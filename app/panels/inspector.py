@@ -2,6 +2,8 @@
 previous layer and a picture projected back to the input for deeper ones), its bias, its
 activation and weighted input z for the digit shown, and the test digits that drive its z
 highest (ranked by z, not by the activation: a trained sigmoid's top digits all read 1.00).
+A hidden neuron can be switched off (its output forced to 0) or clamped to a value from here;
+the window then shows the network so everywhere, and the test accuracy it has, here.
 
 The numbers come from ``core.inspect``; the most exciting digits are searched elsewhere (they
 take a pass over the test set) and arrive later through ``show_top``.
