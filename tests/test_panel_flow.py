@@ -83,15 +83,18 @@ def test_the_moment_shown_is_marked_and_its_values_said(panel):
     panel.show_position(1.5)
     i = int(np.searchsorted(positions, 1.5, side="right")) - 1  # the last batch at or before it
     assert panel.cursor.isVisible() and panel.cursor.value() == 1.5
-    np.testing.assert_array_equal(panel.values_at(1.5), flow[i, 0].astype(float))
+    np.testing.assert_array_equal(panel.values_at(1.5, smoothed=False), flow[i, 0].astype(float))
+    lines = [smoothed_by_hand(flow[:, 0, l], 50)[i] for l in range(L)]
+    np.testing.assert_allclose(panel.values_at(1.5), lines, rtol=1e-9)
     text = panel.status_label.text()
-    assert text.startswith(f"epoch {positions[i]:.2f}:")
+    assert text.startswith(f"epoch {positions[i]:.2f}, smoothed:")
     for l in range(L):
-        assert f"W{l + 1}</span> {flow[i, 0, l]:.2g}" in text
+        assert f"W{l + 1}</span> {lines[l]:.2g}" in text
+        assert f"W{l + 1} {flow[i, 0, l]:.2g}" in panel.status_label.toolTip()
     panel.set_quantity("update")
-    assert f"W1</span> {flow[i, 2, 0]:.2g}" in panel.status_label.text()
+    assert f"W1</span> {smoothed_by_hand(flow[:, 2, 0], 50)[i]:.2g}" in panel.status_label.text()
     panel.show_position(None)  # the present: no mark, the newest values
-    assert not panel.cursor.isVisible() and panel.status_label.text().startswith(f"epoch {positions[-1]:.2f}:")
+    assert not panel.cursor.isVisible() and panel.status_label.text().startswith(f"epoch {positions[-1]:.2f},")
     panel.show_position(0.001)  # before the first batch: nothing to say
     assert panel.values_at(0.001) is None and panel.status_label.text() == ""
 

@@ -105,7 +105,7 @@ def test_a_clamped_neuron_is_held_at_its_value_at_a_scrubbed_moment_too(qtbot, w
     expected = rewired(moment, window.view.off).predict(window.data.x_test)
     np.testing.assert_array_equal(evaluation.predicted, expected)
     assert window.accuracy_label.text().endswith("(2 neurons off)")
-    assert "2 neurons off or clamped (1.3 = 2.50, 2.7)" in window.inspector.switch_label.text()
+    assert window.inspector.switch_label.text().startswith("neuron 3 of layer 1 at 2.50; neuron 7 of layer 2 off:")
 
 
 def test_training_is_refused_while_a_neuron_is_off(qtbot, window):

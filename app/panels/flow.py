@@ -12,8 +12,8 @@ chooses, as ``core.train.FLOW_FIELDS`` records it for each batch:
 Each line is smoothed for display as the cost's batches are (an exponential moving average over
 about 50 records or 1/20 of an epoch), in log10, since the values span decades; a value that is
 0 or not known (a file saved before the flow was recorded) is skipped. A vertical line marks
-the moment shown, and the line of text above says each layer's value at it (the last batch
-recorded at or before it, unsmoothed).
+the moment shown, and the line of text above says each layer's value at it (the line's, at the
+last batch recorded at or before it; its tooltip, that batch's own).
 
 ``reset(n_layers)`` for a new network, ``add_batches(positions, flow, records_per_epoch)`` with
 what the history recorded since the last call, ``show_position(position)`` with the moment shown
@@ -187,9 +187,10 @@ class FlowPanel(QWidget):
     def set_quantity(self, name: str) -> None:
         self.quantity_box.setCurrentIndex(list(QUANTITIES).index(name))
 
-    def values_at(self, position: float | None) -> np.ndarray | None:
-        """The quantity shown of each layer (L,), as recorded for the last batch at or before
-        ``position`` (None: the newest); None if none is."""
+    def values_at(self, position: float | None, smoothed: bool = True) -> np.ndarray | None:
+        """The quantity shown of each layer (L,) at the last batch recorded at or before
+        ``position`` (None: the newest), as its line shows it (or as recorded, unsmoothed: one
+        batch's gradient is noisy, several times the line's now and then); None if no batch is."""
         if self._raw is None or self._raw.size == 0:
             return None
         x = self._raw.column(0)
@@ -197,6 +198,8 @@ class FlowPanel(QWidget):
         if i < 0:
             return None
         q = list(QUANTITIES).index(self.quantity)
+        if smoothed:
+            return np.array([self._smoothed.column(q * self._n_layers + l)[i] for l in range(self._n_layers)])
         return np.array([self._raw.column(1 + q * self._n_layers + l)[i] for l in range(self._n_layers)])
 
     # --- drawing ----------------------------------------------------------------------------
@@ -241,7 +244,10 @@ class FlowPanel(QWidget):
         at = x[-1] if self._position is None else x[np.searchsorted(x, self._position, side="right") - 1]
         parts = [f"<span style='color:{theme.LAYERS[l % len(theme.LAYERS)]}'>W{l + 1}</span> {_number(v)}"
                  for l, v in enumerate(values)]
-        self.status_label.setText(f"epoch {at:.2f}: " + " · ".join(parts))
+        self.status_label.setText(f"epoch {at:.2f}, smoothed: " + " · ".join(parts))
+        raw = self.values_at(self._position, smoothed=False)
+        self.status_label.setToolTip("that batch alone: " + ", ".join(
+            f"W{l + 1} {_number(v)}" for l, v in enumerate(raw)))
 
     @Slot(int)
     def _on_quantity(self, _index: int) -> None:

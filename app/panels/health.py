@@ -90,6 +90,7 @@ class HealthPanel(QWidget):
         self.status_label = QLabel("")
         self.status_label.setStyleSheet(STATUS_STYLE)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setWordWrap(True)  # a narrow dock takes two lines, rather than cut them
         self.status_label.setToolTip(
             "On 1,000 test digits, 100 of each. A ReLU unit is dead when it is 0 on every one of "
             "them: it gets no gradient, and nothing brings it back. A sigmoid or tanh unit is "

@@ -193,7 +193,7 @@ class InspectorPanel(QWidget):
         switch = QHBoxLayout()
         for widget in (self.off_button, self.clamp_button, self.clamp_value, self.restore_button):
             switch.addWidget(widget)
-        switch.addWidget(self.switch_label, 1)
+        switch.addStretch(1)
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -201,6 +201,7 @@ class InspectorPanel(QWidget):
         column.addWidget(self.title_label)
         column.addLayout(facts)
         column.addLayout(switch)
+        column.addWidget(self.switch_label)
         column.addLayout(weights, 3)
         column.addSpacing(6)
         column.addWidget(self.top_caption)
@@ -257,9 +258,10 @@ class InspectorPanel(QWidget):
         if not n:
             text = "" if before is None else f"test accuracy {100 * before:.2f}% with every neuron on"
         else:
-            names = ", ".join(f"{l}.{j}" + ("" if v == 0 else f" = {v:.2f}") for l, j, v in off[:4])
-            names += ", …" if n > 4 else ""
-            text = f"{n} neuron{'s' if n > 1 else ''} off or clamped ({names})"
+            names = "; ".join(f"neuron {j} of layer {l}" + (" off" if v == 0 else f" at {v:.2f}")
+                              for l, j, v in off[:4])
+            names += "; …" if n > 4 else ""
+            text = f"{names}"
             if accuracy is not None:
                 text += f": test accuracy {100 * accuracy:.2f}%"
                 if before is not None:
