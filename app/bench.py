@@ -28,7 +28,8 @@ The measurements, in one run, with the BLAS thread count printed:
    neuron at a past moment, which waits until the moment shown rests.
 7. The views inside the network, in that window at 1280x720, each on the front of its tabs:
    for every moment of the file, the milliseconds until the panel is fed that moment (and the
-   digit shown) and has repainted: the network diagram, the layer map.
+   digit shown) and has repainted: the network diagram, the layer map, the gradient flow, the
+   neuron health (after the time it takes to examine every moment, which its timer spreads).
 8. Scrubbing while training: lateness and throughput as in 2 and 3 while the timeline jumps to
    a random past moment ten times a second (and back to live now and then).
 
@@ -500,9 +501,18 @@ def bench_views(path: str) -> None:
     history, data = window.history, window.data
     views = {"network diagram": (window.diagram_dock, lambda i, x, y: (
                  window.diagram.show_snapshot(history.snapshot(i)), window.diagram.show_input(x, y))),
-             "layer map": (window.layermap_dock, lambda i, x, y: window.layermap.show_snapshot(history.snapshot(i)))}
+             "layer map": (window.layermap_dock, lambda i, x, y: window.layermap.show_snapshot(history.snapshot(i))),
+             "gradient flow": (window.flow_dock, lambda i, x, y: window.flow.show_position(
+                 history.moments[i].position)),
+             "neuron health": (window.health_dock, lambda i, x, y: window.health.show_moment(i))}
     print(f"\nthe views inside the network, {len(history)} moments of {path}, each fed a moment and a "
           f"test digit and repainted, at 1280x720:")
+    window.health_dock.raise_()
+    app.processEvents()
+    start = time.perf_counter()
+    window.health.finish()  # what its timer does a moment a tick when the tab first comes forward
+    print(f"  neuron health, every moment examined: {time.perf_counter() - start:.2f} s "
+          f"({(time.perf_counter() - start) / len(history) * 1000:.1f} ms a moment, a timer tick each)")
     for name, (dock, feed) in views.items():
         dock.raise_()
         app.processEvents()

@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         self._top_cache.clear()
         self.cost.show_history(history, self.run.batches_per_epoch)
         self._cost_drawn = (len(history.steps), len(history.epochs))
-        self.flow.reset(len(config.sizes) - 1)
+        self.flow.reset(len(config.sizes) - 1, config.sizes)
         self._flow_drawn = 0
         self.health.set_history(history, self.data.x_test, self.data.y_test)
         self.timeline.set_moments(*self._moment_marks())

@@ -263,3 +263,33 @@ def test_after_reset_and_open_the_status_bar_forgets_the_old_run(qtbot, window, 
     assert window.open_model(str(path))
     assert (window.speed_label.text(), window.time_label.text()) == ("", "")
     assert window.state_label.text() == "Ready"
+
+
+def test_every_view_inside_the_network_shows_the_moment_scrubbed_to(qtbot, window):
+    """The diagram, the layer map, the gradient flow and the neuron health at moment i show
+    moment i's numbers, and Live the present's."""
+    from core.health import fixed_sample, health
+
+    train(qtbot, window, 2)
+    h = window.history
+    sample = window.data.x_test[fixed_sample(window.data.y_test)]
+    for i in (1, 4, len(h) - 2):
+        window.show_moment(i)
+        m = h.moments[i]
+        assert window.diagram.snapshot.step == m.step and window.layermap.picture.step == m.step
+        assert window.flow.cursor.isVisible() and window.flow.cursor.value() == m.position
+        k = int(np.searchsorted(h.flow_positions, m.position, side="right")) - 1
+        window.flow.set_quantity("gradient")
+        np.testing.assert_array_equal(window.flow.values_at(m.position, smoothed=False), h.flow[k, 0])
+        assert window.flow.status_label.text().startswith(f"epoch {h.flow_positions[k]:.2f},")
+        expected = health(h.snapshot(i).network(), sample).dead  # that moment's dead ReLUs
+        label = window.health.status_label.text()
+        assert f"step {m.step:,}" in label
+        for l, share in enumerate(expected, start=1):
+            p = 100 * share
+            said = f"{p:.0f}%" if p >= 10 or p == 0 else f"{p:.1f}%"  # as the panel rounds
+            assert f"layer {l}: {said} dead" in label, (label, expected)
+        assert window.health.cursors[0].value() == m.position
+    window.timeline.go_live()
+    assert not window.flow.cursor.isVisible()
+    assert window.health.status_label.text().startswith("epoch 2")

@@ -30,8 +30,8 @@ Panels and their methods:
     show_neuron(snapshot, layer, neuron, x, top); clear()
 
 ``FlowPanel`` (flow.py)
-    reset(n_layers); add_batches(positions, flow, records_per_epoch); show_position(position)
-    or show_position(None) for the present
+    reset(n_layers, sizes=None); add_batches(positions, flow, records_per_epoch);
+    show_position(position) or show_position(None) for the present
 
 ``HealthPanel`` (health.py)
     set_history(history, x_test, y_test); show_moment(index) or show_moment(None) for the
