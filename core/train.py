@@ -320,7 +320,7 @@ class Trainer:
             numbers = {k: in_progress.get(k) for k in _Epoch.FIELDS}
             if not (all(_count(numbers[k]) for k in ("batch_size", "next_batch", "seen", "correct"))
                     and all(_number(numbers[k]) for k in ("busy", "cost_sum"))
-                    and numbers["next_batch"] < self.batches_per_epoch):
+                    and numbers["next_batch"] <= self.batches_per_epoch):  # all done: it evaluates next
                 raise ValueError(f"the state's epoch in progress is not valid: {in_progress}")
             epoch = _Epoch(np.array(order, dtype=np.int64), **numbers)
         probabilities = arrays.get("test_probabilities")

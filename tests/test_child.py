@@ -16,7 +16,7 @@ from core.config import TrainConfig, preset
 from core.errors import ConfigError
 from core.history import Moment
 from core.stream import stream
-from core.train import Control, Trainer
+from core.train import Control, EpochReport, Trainer
 
 WAIT = 60  # seconds: generous, for a loaded machine; every wait ends on an event
 FAST = preset("fast").replace(epochs=2)
@@ -159,6 +159,26 @@ def test_a_trainer_restored_from_its_state_trains_bit_for_bit_as_the_original(da
     assert fields["in_progress"]["next_batch"] > 0
     resumed = Trainer.from_state(data, fields, {k: a.copy() for k, a in arrays.items()})
     list(resumed.run())
+    assert same_weights(resumed, straight) and resumed.step == straight.step
+
+
+def test_a_state_taken_between_an_epochs_last_batch_and_its_evaluation_goes_on(data):
+    """The child's snapshot after an epoch's last batch comes before the epoch's report: a child
+    killed between the two left a state whose epoch has no batch left, which was refused, and
+    the window lost the whole run. Restored, it evaluates that epoch and trains the next."""
+    straight = Trainer(data, FAST)
+    list(straight.run())
+    halted = Trainer(data, FAST)
+    control = Control()
+    for report in halted.run(control):
+        if report.batch == report.batches:  # the epoch's last batch: its evaluation comes next
+            control.stop()
+            break
+    fields, arrays = halted.state()
+    assert fields["in_progress"]["next_batch"] == halted.batches_per_epoch and halted.epoch == 0
+    resumed = Trainer.from_state(data, fields, {k: a.copy() for k, a in arrays.items()})
+    epochs = [r for r in resumed.run() if isinstance(r, EpochReport)]
+    assert [e.epoch for e in epochs] == [1, 2] and epochs[0].step == halted.step
     assert same_weights(resumed, straight) and resumed.step == straight.step
 
 
