@@ -224,8 +224,9 @@ class _FlowEvery(Trainer):
 def bench_flow(data: Dataset, name: str, n_timed: int) -> float:
     """What recording the gradient flow costs: epochs of the preset ``name`` with the flow
     recorded as the Trainer does, of every batch, and never, taken in turn (one epoch of each
-    per round, after a first round untimed); the cost as recorded, as a fraction of the time
-    without it."""
+    per round, after a first round untimed), which a busy machine blurs by several per cent;
+    then the flow of one batch sized alone against that batch's backprop and step. The cost as
+    recorded: that fraction, over the batches between two recorded."""
     config = PRESETS[name].replace(epochs=1 + n_timed)
     every = Trainer(data, config).flow_every
     variants = {"never": None, "as recorded": every, "every batch": 1}
@@ -241,7 +242,35 @@ def bench_flow(data: Dataset, name: str, n_timed: int) -> float:
     for label, seconds in median.items():
         extra = "" if label == "never" else f"  {100 * (seconds / base - 1):+.1f}%"
         print(f"  {label:12s} {seconds:.3f} s{extra}")
-    return median["as recorded"] / base - 1
+    flow, batch = time_flow_of_one_batch(data, config)
+    print(f"  one batch's flow sized alone: {flow * 1e6:.0f} µs, against {batch * 1e6:.0f} µs of its "
+          f"backprop and step ({100 * flow / batch:.1f}%; recorded every {every}: "
+          f"{100 * flow / batch / every:.1f}%), medians of 200")
+    return flow / batch / every
+
+
+def time_flow_of_one_batch(data: Dataset, config: TrainConfig) -> tuple[float, float]:
+    """(seconds to size one batch's gradient flow, seconds of that batch's backprop and
+    optimiser step), medians of 200 of each: what the epochs above show within their noise."""
+    trainer = Trainer(data, config)
+    B = config.batch_size
+    x, y = data.x_train[:B], one_hot(data.y_train[:B])
+    flows, batches = [], []
+    for _ in range(200):
+        start = time.perf_counter()
+        deltas = [None] * trainer.net.n_layers
+        cost, nabla_W, nabla_b, _ = trainer.net.backprop(x, y, deltas)
+        sized = time.perf_counter()
+        flow = trainer._flow(nabla_W, deltas)
+        sized = time.perf_counter() - sized
+        changes = trainer.optimizer.step(trainer._params, nabla_W + nabla_b, trainer.lr, trainer._decay)
+        after = time.perf_counter()
+        flow[2] = [math.sqrt(float(np.vdot(dW, dW)) / max(float(np.vdot(W, W)), 1e-60))
+                   for dW, W in zip(changes, trainer.net.W)]  # as Trainer.run does
+        sized += time.perf_counter() - after
+        batches.append(time.perf_counter() - start - sized)
+        flows.append(sized)
+    return statistics.median(flows), statistics.median(batches)
 
 
 def describe_config(config: TrainConfig) -> str:
@@ -432,7 +461,7 @@ def print_summary(classic: EpochTimes, fast: EpochTimes, to_target: float | None
               f"{keras.latency.median * 1e6:,.0f} µs (medians) -> "
               f"{compare(fast_latency.median, keras.latency.median)}")
     print("  recording the gradient flow costs " + ", ".join(
-        f"{name} {100 * cost:+.1f}%" for name, cost in flow_costs.items()) + " of an epoch")
+        f"{name} {100 * cost:.1f}%" for name, cost in flow_costs.items()) + " of a batch's backprop and step")
     reached = f"{to_target:.1f} s" if to_target is not None else "not reached"
     print(f"  fast to {TARGET_ACCURACY:.0%} test accuracy: {reached}")
     print(f"  load average now {load_average()}")
