@@ -14,7 +14,7 @@ Four records, each append-only:
 Moments are dense where the network changes most: the initial weights (step 0), then inside the
 first epoch at steps 1, 2, 4, 8, ... (log-spaced: the first batches change a fresh network more
 than whole later epochs), then at the end of every epoch. Weights are kept in float16 (half the
-bytes; a 15-epoch ``fast`` run's 25 moments and 7,035 batches are 12.1 MiB in memory and 13.0 MiB
+bytes; a 15-epoch ``fast`` run's 25 moments and 7,035 batches are 12.6 MiB in memory and 13.3 MiB
 in its file), which changes the test accuracy replayed from them by less than 0.1 point
 (``tests/test_history.py`` checks it); biases and the test-set answers are kept as computed (a
 confidence that is NaN, from outputs that overflowed near divergence, is kept as 0).
