@@ -13,12 +13,14 @@
   dark paper. Read back with ``app.images.read_grey_levels`` (Qt, which applies the tag) and
   prepared by ``core.photo.read_digit``.
 - four-digit numbers: four test digits side by side, some touching, photographed likewise and
-  read by ``core.photo.read_number`` (touching digits cut where the network reads the parts
-  surest, as ``predict --number`` does); a number is right only if all four digits are. Beside
-  the rate, its ceiling: how often the network reads all four 28x28 originals right.
+  read by ``core.photo.read_number`` (the network choosing where touching digits are cut and
+  which marks make a digit, as ``predict --number`` does); a number is right only if all four
+  digits are. Beside the rate, its ceiling: how often the network reads all four 28x28
+  originals right.
 - photos of faces (``face_photo``: shading, hair, eyes, a mouth, a lit background, noise,
   JPEG), which must all be refused; and how many digit photos were refused (none should be).
-- the time to prepare a 1200x1200 photo and a pad drawing (median and 99th percentile).
+- the time to prepare a 1200x1200 photo and a pad drawing (median and 99th percentile), and
+  to read a photo of a four-digit number with the network.
 
 Every figure is printed against the network's accuracy on the same 28x28 test digits. The
 random numbers come from ``np.random.default_rng(--seed)``.
@@ -217,7 +219,7 @@ def run(args) -> int:
             photos(net, images, labels, original, args.photos, rng, Path(folder))
             numbers(net, images, labels, args.numbers, rng, Path(folder))
             faces(net, args.faces, rng, Path(folder))
-            timings(images, rng, Path(folder))
+            timings(net, images, rng, Path(folder))
     return 0
 
 
@@ -317,10 +319,10 @@ def numbers(net, images, labels, n, rng, folder) -> None:
           f"exactly in {exact_readable / max(ceiling, 1):.4f}; {miscounted} found not 4 digits")
 
 
-def timings(images, rng, folder) -> None:
+def timings(net, images, rng, folder) -> None:
     from app.images import read_grey_levels
 
-    photo_ms, pad_ms = [], []
+    photo_ms, pad_ms, number_ms = [], [], []
     for j in range(60):
         grey = photo_of([images[j]], rng, (1200, 1200))
         grey = read_grey_levels(str(save_jpeg(folder / f"t{j}.jpg", grey)))
@@ -335,10 +337,23 @@ def timings(images, rng, folder) -> None:
         start = time.perf_counter()
         preprocess(render_segments(a, b))
         pad_ms.append(1000 * (time.perf_counter() - start))
+    for j in range(40):  # every fourth touching, as in numbers()
+        chosen = rng.choice(len(images), 4, replace=False)
+        grey = photo_of([images[i] for i in chosen], rng, (600, 1100), touching=j % 4 == 0)
+        grey = read_grey_levels(str(save_jpeg(folder / f"n{j}.jpg", grey)))
+        start = time.perf_counter()
+        try:
+            read_number(grey, net.predict_proba)
+        except NotADigit:
+            pass
+        number_ms.append(1000 * (time.perf_counter() - start))
     for what, ms, target in (("a 1200x1200 photo", photo_ms, 50), ("a pad drawing", pad_ms, 1)):
         p50, p99 = np.percentile(ms, [50, 99])
         print(f"preparing {what}: median {p50:.2f} ms, p99 {p99:.2f} ms (target: at most "
               f"{target} ms; {len(ms)} timed)")
+    p50, p99 = np.percentile(number_ms, [50, 99])
+    print(f"reading a 600x1100 photo of a four-digit number with the network: median {p50:.2f} ms, "
+          f"p99 {p99:.2f} ms (no target; {len(number_ms)} timed)")
 
 
 def _verdict(gap: float, target: float) -> str:

@@ -26,9 +26,12 @@ paper's brightness is estimated across the picture and divided out first. One st
     digits     the marks grouped by the columns they cover (a 5's separate bar, a broken 4 stay
                one digit), groups too short to be a digit joined to the nearer neighbour, a
                group much wider than the digits' height split where the ink is thinnest (two
-               touching digits) or, given the network, where it reads the parts surest (each
-               cut chosen among straight cuts and a seam that winds between the strokes,
-               ``surest_cuts``), read left to right; each must look made by a pen
+               touching digits), read left to right. Given the network, it reads them
+               (segmentation by recognition, ``read_groups``): each cut is the one, among
+               straight cuts and a seam that winds between the strokes, whose parts it reads
+               surest (``surest_cuts``); a short group may be read with its neighbour as one
+               digit, a wide group as one digit fewer when its cutting leaves a stroke, as
+               the network is surer. Each digit must look made by a pen
                (``check_digit_shape``: no solid blotch or shape, no pieces stacked apart, no
                more holes than a digit has, as a face's eyes and mouth are)
 
@@ -72,12 +75,26 @@ SLIVER = 0.25  # a piece of a cut part under this of its largest piece was cut o
 # choosing; of the touching numbers misread with the originals right, 6 and 10 became 4 and 5.
 # The readbench (300 numbers, seeds 0 and 1): 0.8833 and 0.9000 before, 0.8867 and 0.9067.
 CANDIDATES = 3
+# Straight cuts spread evenly over each cut's range besides (``candidate_cuts``): about two of
+# MNIST's pixels apart. The least ink is often in a digit's middle (a 0's two thin strokes), not
+# where it touches the next; among the readbench's touching numbers misread with the originals
+# right, a 0 cut so was the commonest fault (7 of 19, seeds 0-8). Four-digit numbers read
+# exactly, the readbench's 300 of each of seeds 0-8 (fully trained fast network): 2468 of 2700
+# without these cuts, 2477 with them (12 gained, 3 lost); 9, 12 or 15 of them read 2475-2476.
+EVENLY = 7
 # A hole: paper enclosed by ink, at least HOLE of the ink's area. Photos of MNIST test digits
 # (the readbench's, an eighth light on dark): 400 have no third hole of even 0.001 of the ink
 # (235 none, 136 one, 29 two), one of the readbench's 300 (seed 1, a loop's pinch) has a third of
 # 0.0035. The 82 bright faces on a dark background of 300 (taken for chalk, their skin one mark)
 # have a third of at least 0.0049 (eyes, brows, mouth: 4-5 holes). 0.004 lies between.
+# And at least HOLE_PIXELS pixels: a digit of a number is small in the picture (about 40-60
+# pixels tall), and a pinch of 2-10 pixels where its strokes meet is more than 0.004 of its ink.
+# The readbench's numbers, seeds 0-8: 16 of 2700 were refused for a digit's third hole. Their
+# digits' holes beyond a digit's two are at most 10 pixels but for three real loops (36-46
+# pixels, still refused); the faces' (300) are at least 66 pixels. 25 lies between: 13 of the 16
+# are now read exactly, and no face is read that was refused.
 HOLE = 0.004
+HOLE_PIXELS = 25
 MAX_HOLES = 2  # holes in one digit at most (an 8)
 
 Probabilities = Callable[[np.ndarray], np.ndarray]  # the network's: inputs (n, 784) -> (n, 10)
@@ -130,10 +147,12 @@ def clean(grey: np.ndarray) -> Photo:
 
 def digits(photo: Photo, split: bool = True,
            probabilities: Probabilities | None = None) -> list[np.ndarray]:
-    """The digits of a cleaned photo, left to right: each its ink (h, w), cut to its columns,
-    other digits' ink removed; with ``split``, a group too wide for one digit is cut into
-    several (where the network, given its ``probabilities``, reads the parts surest).
-    NotADigit if a group of marks is not digit-shaped."""
+    """The digits of a cleaned photo, left to right: each its ink (h, w), cut to its box, other
+    digits' ink removed. The marks are grouped by their columns (``group_columns``,
+    ``join_fragments``); with ``split``, a group too wide for one digit is cut into several
+    (``split_group``). Given the network's ``probabilities``, the network chooses too: where
+    the cuts go, how many digits a wide group holds and whether a short group is part of its
+    neighbour (``read_groups``). NotADigit if a digit is not digit-shaped."""
     labels = photo.labels
     n = int(labels.max())
     rows, cols = np.nonzero(labels)
@@ -141,40 +160,126 @@ def digits(photo: Photo, split: bool = True,
     top, bottom = _per_label(np.minimum, rows, k, n, rows.max()), _per_label(np.maximum, rows, k, n, 0)
     left, right = _per_label(np.minimum, cols, k, n, cols.max()), _per_label(np.maximum, cols, k, n, 0)
     groups = join_fragments(group_columns(left, right), top, bottom, left, right)
-    spans = []  # (marks, column from, column to)
-    for marks in groups:
-        spans.append((marks, min(left[m] for m in marks), max(right[m] for m in marks) + 1))
-    heights = [max(bottom[m] for m in ms) - min(top[m] for m in ms) + 1 for ms, _, _ in spans]
+    heights = [max(bottom[m] for m in ms) - min(top[m] for m in ms) + 1 for ms in groups]
     height = float(np.median(heights))
+
+    def ink_of(marks: list[int]) -> np.ndarray:
+        """The marks' ink, alone, cut to the columns they cover: (h, w)."""
+        c0, c1 = min(left[m] for m in marks), max(right[m] for m in marks) + 1
+        mine = np.isin(labels[:, c0:c1], np.array(marks) + 1)
+        return np.where(mine, photo.ink[:, c0:c1], 0.0).astype(np.float32)
+
+    if split and probabilities is not None:
+        return read_groups(groups, ink_of, heights, height, probabilities)
     out = []
-    for (marks, c0, c1), h in zip(spans, heights):
-        mine = np.isin(labels, np.array(marks) + 1)
-        ink = np.where(mine, photo.ink, 0.0).astype(np.float32)
-        for part in (split_group(ink[:, c0:c1], height, probabilities) if split
-                     else [ink[:, c0:c1]]):
-            r, c = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
-            part = part[r[0]:r[-1] + 1, c[0]:c[-1] + 1]
+    for marks in groups:
+        ink = ink_of(marks)
+        for part in split_group(ink, height) if split else [ink]:
+            part = trimmed(part)
             check_digit_shape(part)
             out.append(part)
     return out
 
 
-def split_group(ink: np.ndarray, height: float,
-                probabilities: Probabilities | None = None) -> list[np.ndarray]:
+def read_groups(groups: list[list[int]], ink_of: Callable[[list[int]], np.ndarray],
+                heights: list[int], height: float, probabilities: Probabilities) -> list[np.ndarray]:
+    """The digits of the groups of marks, left to right, read the way the network is surest of:
+    segmentation by recognition, a small dynamic programme over the groups.
+
+    A group may be read as ``split_group`` cuts it (one digit unless it is wide; each cut where
+    the network reads the parts surest); as one digit fewer, if that cutting leaves a part
+    shorter than FRAGMENT of the tallest group (a stroke cut off a digit, not a digit); or,
+    if it is shorter than NUMBER_HEIGHT of the tallest (not a digit of a number by itself,
+    ``read_digit``), as one digit with its left or right neighbour, if the two together are no
+    wider than a digit (SPLIT_WIDTH heights): the pieces of a broken 4, the stroke an 8 was
+    finished with. Each way of reading a group or pair scores the sum of the logarithms of its
+    parts' confidences (``confidence``: each part prepared as MNIST's, its most probable
+    digit's probability); a way with a part that holds no ink or is not digit-shaped
+    (``check_digit_shape``) is ruled out. The reading of all the groups is the one of greatest
+    total score, the greatest product of the confidences, found left to right: the best
+    reading of groups[:b] is the best of groups[:b - 1] and a way of reading group b - 1, or
+    of groups[:b - 2] and a way of reading the pair. Where readings score alike, each group
+    read as ``split_group`` cuts it is kept; NotADigit if no reading has every part
+    digit-shaped."""
+    tallest = max(heights)
+    ways: dict[tuple[int, int], list[list[np.ndarray]]] = {}  # (a, b): ways to read groups[a:b]
+    for a, marks in enumerate(groups):
+        ink = ink_of(marks)
+        cut = split_group(ink, height, probabilities)
+        ways[a, a + 1] = [cut]
+        if len(cut) > 1 and min(part_height(p) for p in cut) < FRAGMENT * tallest:
+            ways[a, a + 1].append(split_group(ink, height, probabilities, len(cut) - 1))
+        if a > 0 and min(heights[a - 1], heights[a]) < NUMBER_HEIGHT * tallest:
+            pair = ink_of(groups[a - 1] + marks)
+            if pair.shape[1] <= SPLIT_WIDTH * height:
+                ways[a - 1, a + 1] = [[pair]]
+    scores: dict[tuple[int, int], list[tuple[float, list[np.ndarray]]]] = {}
+    refusal: NotADigit | None = None
+    for key, options in ways.items():
+        scores[key] = []
+        for parts in options:
+            parts = [trimmed(part) for part in parts]
+            if any(part.size == 0 for part in parts):
+                continue
+            try:
+                for part in parts:
+                    check_digit_shape(part)
+            except NotADigit as exc:
+                refusal = refusal or exc
+                continue
+            scores[key].append((confidence(parts, probabilities), parts))
+    best: list[tuple[float, list[np.ndarray]] | None] = [(0.0, [])] + [None] * len(groups)
+    for b in range(1, len(groups) + 1):
+        for a in (b - 1, b - 2):  # the group alone first: a pair must score higher to win
+            if a < 0 or best[a] is None or (a, b) not in scores:
+                continue
+            for score, parts in scores[a, b]:
+                total = best[a][0] + score
+                if best[b] is None or total > best[b][0]:
+                    best[b] = (total, best[a][1] + parts)
+    if best[-1] is None:
+        raise refusal
+    return best[-1][1]
+
+
+def confidence(parts: list[np.ndarray], probabilities: Probabilities) -> float:
+    """The sum over the parts of the logarithm of the network's probability of the digit it
+    reads, each part prepared as MNIST's; -inf if a part holds no ink."""
+    prepared = [preprocess(part) for part in parts]
+    if any(s is None for s in prepared):
+        return -math.inf
+    p = probabilities(np.stack([s.x for s in prepared]))  # (n, 784) -> (n, 10)
+    return float(np.log(np.maximum(p.max(axis=1), 1e-12)).sum())
+
+
+def trimmed(part: np.ndarray) -> np.ndarray:
+    """The part (h, w) cut to the rows and columns that hold its ink."""
+    r, c = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    return part[r[0]:r[-1] + 1, c[0]:c[-1] + 1] if len(r) else part[:0, :0]
+
+
+def part_height(part: np.ndarray) -> int:
+    """How many rows the ink of a part (h, w) spans, from its first to its last."""
+    r = np.flatnonzero(part.any(axis=1))
+    return int(r[-1] - r[0] + 1) if len(r) else 0
+
+
+def split_group(ink: np.ndarray, height: float, probabilities: Probabilities | None = None,
+                n: int | None = None) -> list[np.ndarray]:
     """A group of ink (h, w) as the digits in it, left to right, each (h, w) with the others'
-    ink removed. One digit unless it is wider than SPLIT_WIDTH heights; then it is cut at the
+    ink removed: ``n`` of them, or as many as its width holds (``digit_count``); cut at the
     columns ``split_columns`` chose, and a piece that the cut left on the wrong side (a sliver
     of the neighbour's stroke, cut off from the rest of it: under SLIVER of the part's largest
     piece, touching the cut) goes back to the neighbour it came from. Given the network's
     ``probabilities``, each cut is instead the one of its candidates (``candidate_cuts``) whose
     parts the network reads surest (``surest_cuts``)."""
-    cuts = split_columns(ink, height)
+    cuts = split_columns(ink, height, n)
     if len(cuts) == 1:
         return [ink]
     h = ink.shape[0]
     bounds = [np.full(h, a) for a, _ in cuts[1:]]  # each cut: the first column right of it, per row
     if probabilities is not None:
-        bounds = surest_cuts(ink, height, bounds, probabilities)
+        bounds = surest_cuts(ink, bounds, probabilities)
     return parts_between(ink, bounds)
 
 
@@ -209,9 +314,11 @@ def parts_between(ink: np.ndarray, bounds: list[np.ndarray]) -> list[np.ndarray]
 def candidate_cuts(ink: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
     """Ways to cut the ink (h, w) between columns lo and hi, each the first column right of the
     cut in every row: straight down at the CANDIDATES columns of least ink that are each the
-    least within CANDIDATES columns' reach, and the seam of least ink (one column a row, moving
-    at most one column from row to row: it passes between strokes that overlap across, as
-    digits that touch do, where no straight cut can)."""
+    least within CANDIDATES columns' reach, at EVENLY columns spread evenly from lo to hi - 1
+    (the least ink is often in the middle of a digit, a 0's two thin strokes, rather than where
+    it touches the next digit), and along the seam of least ink (one column a row, moving at
+    most one column from row to row: it passes between strokes that overlap across, as digits
+    that touch do, where no straight cut can)."""
     h = ink.shape[0]
     profile = ink[:, lo:hi].sum(axis=0)  # (hi - lo,)
     order = np.argsort(profile, kind="stable")
@@ -221,7 +328,8 @@ def candidate_cuts(ink: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
             straight.append(int(c))
         if len(straight) == CANDIDATES:
             break
-    cuts = [np.full(h, lo + c) for c in straight]
+    spread = np.unique(np.linspace(0, hi - lo - 1, EVENLY).round().astype(int))
+    cuts = [np.full(h, lo + c) for c in [*straight, *(int(c) for c in spread if c not in straight)]]
     cost = ink[:, lo:hi].astype(np.float64) + 1e-3  # (h, hi - lo); the small term: no needless turns
     total = cost[0].copy()
     came = np.zeros(cost.shape, dtype=np.int8)  # -1, 0, 1: the column step from the row above
@@ -238,13 +346,14 @@ def candidate_cuts(ink: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
     return cuts
 
 
-def surest_cuts(ink: np.ndarray, height: float, bounds: list[np.ndarray],
+def surest_cuts(ink: np.ndarray, bounds: list[np.ndarray],
                 probabilities: Probabilities) -> list[np.ndarray]:
     """The cuts of a group of ink (h, w), improved one at a time, left to right: each is set to
     the candidate (``candidate_cuts``, within the third of a digit around its even share that
-    ``split_columns`` searched) whose parts, prepared as MNIST's, the network reads surest, the
-    sum of the logarithms of each part's most probable digit's probability (a part without ink
-    is never chosen); the other cuts stay."""
+    ``split_columns`` searched) whose parts, prepared as MNIST's, the network reads surest
+    (scored as ``confidence`` scores them, every candidate's parts read in one call; a part
+    without ink is never chosen); the other cuts stay. Of candidates that score alike the
+    first is kept, the cut as it was."""
     w = ink.shape[1]
     n = len(bounds) + 1
     bounds = list(bounds)
@@ -254,16 +363,16 @@ def surest_cuts(ink: np.ndarray, height: float, bounds: list[np.ndarray],
         if lo >= hi:
             continue
         options = [bounds[j], *candidate_cuts(ink, lo, hi)]
-        scores = []
+        readings = []  # each option's parts, prepared as MNIST's
         for cut in options:
-            parts = parts_between(ink, bounds[:j] + [cut] + bounds[j + 1:])
-            prepared = [preprocess(part) for part in parts]
-            if any(s is None for s in prepared):
-                scores.append(-np.inf)
-                continue
-            p = probabilities(np.stack([s.x for s in prepared]))  # (n, 784) -> (n, 10)
-            scores.append(float(np.log(np.maximum(p.max(axis=1), 1e-12)).sum()))
-        bounds[j] = options[int(np.argmax(scores))]
+            parts = parts_between(ink, [*bounds[:j], cut, *bounds[j + 1:]])
+            readings.append([preprocess(part) for part in parts])
+        readable = [k for k, parts in enumerate(readings) if all(s is not None for s in parts)]
+        if not readable:
+            continue
+        x = np.stack([s.x for k in readable for s in readings[k]])  # (len(readable) n, 784)
+        sure = np.log(np.maximum(probabilities(x).max(axis=1), 1e-12)).reshape(len(readable), n)
+        bounds[j] = options[readable[int(np.argmax(sure.sum(axis=1)))]]
     return bounds
 
 
@@ -437,15 +546,22 @@ def join_fragments(groups: list[list[int]], top, bottom, left, right) -> list[li
     return groups
 
 
-def split_columns(ink: np.ndarray, height: float) -> list[tuple[int, int]]:
-    """Where a group of ink (h, w) is cut into digits: [(from, to), ...] columns. A group no
-    wider than SPLIT_WIDTH times the digits' height is one digit; a wider one holds
-    round(w / (DIGIT_WIDTH height)) of them, cut at the column of least ink within a third of a
-    digit of each even share."""
+def digit_count(width: float, height: float) -> int:
+    """How many digits a group of ink this wide holds, given the digits' height: one if it is
+    no wider than SPLIT_WIDTH heights, else round(width / (DIGIT_WIDTH height)), at least 2."""
+    if width <= SPLIT_WIDTH * height:
+        return 1
+    return max(2, round(width / (DIGIT_WIDTH * height)))
+
+
+def split_columns(ink: np.ndarray, height: float, n: int | None = None) -> list[tuple[int, int]]:
+    """Where a group of ink (h, w) is cut into ``n`` digits, or as many as ``digit_count``
+    says its width holds: [(from, to), ...] columns, each cut at the column of least ink
+    within a third of a digit of its even share."""
     w = ink.shape[1]
-    if w <= SPLIT_WIDTH * height:
+    n = digit_count(w, height) if n is None else n
+    if n == 1:
         return [(0, w)]
-    n = max(2, round(w / (DIGIT_WIDTH * height)))
     profile = ink.sum(axis=0)  # (w,) ink in each column
     cuts = [0]
     for j in range(1, n):
@@ -481,8 +597,7 @@ def check_digit_shape(ink: np.ndarray) -> None:
         raise NotADigit(f"its ink is pieces stacked apart ({gap / h:.0%} of its height between "
                         "them), not a digit's strokes")
     n = holes(mask)
-    several = 1 if w <= SPLIT_WIDTH * h else max(2, round(w / (DIGIT_WIDTH * h)))  # as split_columns
-    if n > MAX_HOLES * several:
+    if n > MAX_HOLES * digit_count(w, h):
         raise NotADigit(f"its ink encloses {n} holes, more than a digit's {MAX_HOLES} (an 8's), "
                         "as a face's eyes and mouth do")
 
@@ -490,13 +605,14 @@ def check_digit_shape(ink: np.ndarray) -> None:
 def holes(mask: np.ndarray) -> int:
     """How many holes the ink (h, w) has: pieces of paper wholly enclosed by it (8-connected,
     so paper leaking through a diagonal gap is not enclosed), each at least HOLE of the ink's
-    area (a pinhole of noise in a thick stroke is not one)."""
+    area and HOLE_PIXELS pixels (a pinhole of noise in a thick stroke, or where a small
+    digit's strokes pinch, is not one)."""
     paper, n = label(~np.pad(mask, 1))  # the padding joins all the paper around the ink
     if n < 2:
         return 0
     area = np.bincount(paper.ravel(), minlength=n + 1)
     area[paper[0, 0]] = 0  # the paper around
-    return int((area[1:] >= HOLE * mask.sum()).sum())
+    return int((area[1:] >= max(HOLE * mask.sum(), HOLE_PIXELS)).sum())
 
 
 def thickest(mask: np.ndarray) -> int:
@@ -551,8 +667,9 @@ def read_number(grey: np.ndarray,
                 probabilities: Probabilities | None = None) -> tuple[Photo, list[Stages]]:
     """Every digit of a photo, left to right, each prepared as MNIST's (``preprocess``).
     ``probabilities``, the network's (``Network.predict_proba``: inputs (n, 784) -> (n, 10)),
-    chooses where touching digits are cut: where it reads the parts surest. Without it they
-    are cut at the columns of least ink."""
+    chooses where touching digits are cut and how the groups of marks make digits: the way it
+    reads them surest (``read_groups``). Without it touching digits are cut at the columns of
+    least ink and the groups are digits as their shapes say."""
     photo = clean(grey)
     return photo, [preprocess(ink) for ink in digits(photo, probabilities=probabilities)]
 

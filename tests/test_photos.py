@@ -15,6 +15,7 @@ from core.model_io import save_model
 from core.photo import (
     CLOSING,
     HOLE,
+    HOLE_PIXELS,
     NotADigit,
     candidate_cuts,
     clean,
@@ -106,29 +107,37 @@ def test_a_wide_group_is_cut_where_the_ink_is_thinnest():
 
 def holes_by_flood_fill(mask):
     """An independent oracle: the paper's pieces (by breadth-first flood fill) that do not
-    reach the picture's border, at least HOLE of the ink's area."""
+    reach the picture's border, at least HOLE of the ink's area and HOLE_PIXELS pixels."""
     paper, n = flood_fill_labels(~np.pad(mask, 1))
     outside = set(np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]]))
-    return sum(int((paper == k).sum()) >= HOLE * mask.sum() for k in range(1, n + 1) if k not in outside)
+    least = max(HOLE * mask.sum(), HOLE_PIXELS)
+    return sum(int((paper == k).sum()) >= least for k in range(1, n + 1) if k not in outside)
 
 
 def test_holes_are_the_enclosed_paper_a_flood_fill_finds():
     """A ring has one hole, an 8 two, a face-like blob with eyes, brows and a mouth five, a
-    pinhole none; random masks as many as the flood fill counts."""
-    y, x = np.mgrid[0:60, 0:60]
-    ring = (np.hypot(y - 30, x - 30) < 25) & (np.hypot(y - 30, x - 30) > 15)
-    eight = (((np.hypot(y - 18, x - 30) < 14) & (np.hypot(y - 18, x - 30) > 7))
-             | ((np.hypot(y - 43, x - 30) < 15) & (np.hypot(y - 43, x - 30) > 8)))
-    face = np.hypot((y - 30) / 28, (x - 30) / 22) < 1
-    for r0, r1, c0, c1 in [(20, 24, 18, 26), (20, 24, 34, 42), (14, 16, 17, 27), (14, 16, 33, 43),
-                           (42, 46, 22, 38)]:
+    pinhole none, nor a pinch of a few pixels in a small digit's stroke; random masks (blocks
+    of 4 x 4 pixels: holes of one block are too small, of several too small for the ink or
+    not) as many as the flood fill counts."""
+    y, x = np.mgrid[0:120, 0:120]
+    ring = (np.hypot(y - 60, x - 60) < 50) & (np.hypot(y - 60, x - 60) > 30)
+    eight = (((np.hypot(y - 36, x - 60) < 28) & (np.hypot(y - 36, x - 60) > 14))
+             | ((np.hypot(y - 86, x - 60) < 30) & (np.hypot(y - 86, x - 60) > 16)))
+    face = np.hypot((y - 60) / 56, (x - 60) / 44) < 1
+    for r0, r1, c0, c1 in [(40, 48, 36, 52), (40, 48, 68, 84), (28, 32, 34, 54), (28, 32, 66, 86),
+                           (84, 92, 44, 76)]:
         face[r0:r1, c0:c1] = False
     pinhole = np.ones((40, 40), bool)
     pinhole[20, 20] = False
-    assert [holes(m) for m in (ring, eight, face, pinhole)] == [1, 2, 5, 0]
+    pinched = np.zeros((40, 30), bool)  # a 0 about 40 pixels tall, a pinch of 3 x 3 in its side
+    pinched[(np.hypot((y[:40, :30] - 20) / 19, (x[:40, :30] - 15) / 14) < 1)
+            & (np.hypot((y[:40, :30] - 20) / 13, (x[:40, :30] - 15) / 8) > 1)] = True
+    pinched[19:22, 3:6] = False
+    assert (~pinched[18:23, 2:7]).sum() == 9 and 9 >= HOLE * pinched.sum()  # a hole by HOLE alone
+    assert [holes(m) for m in (ring, eight, face, pinhole, pinched)] == [1, 2, 5, 0, 1]
     rng = np.random.default_rng(3)
     for density in (0.5, 0.6, 0.7, 0.8):
-        mask = rng.random((30, 40)) < density
+        mask = np.kron(rng.random((30, 40)) < density, np.ones((4, 4), bool))
         assert holes(mask) == holes_by_flood_fill(mask)
 
 
@@ -278,12 +287,13 @@ def test_four_digit_numbers_are_read_left_to_right(mnist, net, sure):
     assert exact >= 16, exact
 
 
-@pytest.mark.parametrize("seed", [126, 210, 255, 280])
+@pytest.mark.parametrize("seed", [126, 179, 210, 280])
 def test_touching_digits_cut_where_the_network_is_surest_are_read_right(mnist, net, sure, seed):
     """Four touching test digits, a stroke of one reaching under the next: cut at the columns
     of least ink they were misread (one part took a piece of its neighbour); cut where the
     network reads the parts surest, all four are right. (Of 200 such photos, seeds 100-299,
-    176 were read exactly before and 180 now, none lost.)"""
+    176 are read exactly cut at the least ink, 181 cut where the network is surest; one of the
+    176 is lost, 100.)"""
     rng = np.random.default_rng(seed)
     chosen = rng.choice(sure, 4, replace=False)
     grey = photo_of([digit(mnist, i) for i in chosen], rng, (600, 1100), touching=True)
@@ -295,6 +305,61 @@ def test_touching_digits_cut_where_the_network_is_surest_are_read_right(mnist, n
     before, after = reading(None), reading(net.predict_proba)
     assert before is None or (before != mnist.y_test[chosen]).any()
     assert after is not None and (after == mnist.y_test[chosen]).all(), (after, mnist.y_test[chosen])
+
+
+def pen_picture(strokes, side=600, rows=240):
+    """Strokes ((n, 2) arrays of (x, y) points) painted with a 14-pixel pen, dark on light paper:
+    (rows, side) uint8."""
+    ink = paint_strokes([np.array(s, float) for s in strokes], 14, side)[:rows]
+    return np.rint(230 - 200 * ink).astype(np.uint8)
+
+
+def readings(grey, probabilities):
+    """The digits read_number finds in a picture, each as the network reads it."""
+    return [int(np.argmax(p)) for p in probabilities(np.stack([s.x for s in read_number(grey, probabilities)[1]]))]
+
+
+def test_a_broken_4_is_joined_because_the_network_reads_it_surer_joined(net):
+    """1 4 7 with the 4's slant and crossbar lifted off its upright: four groups of marks, the
+    4's first piece too tall to be a fragment of a digit (FRAGMENT) but too short to be a digit
+    of a number (NUMBER_HEIGHT). Read by shape alone it is two digits, 6 and 1; the network
+    reads the two pieces as one 4 (0.99) surer than as a 6 (0.68) beside a 1, and the number
+    is 147."""
+    one, seven = [[(80, 40), (60, 190)]], [[(400, 45), (480, 45), (430, 190)]]
+    four = [[(240, 60), (200, 120), (270, 120)], [(290, 40), (287, 190)]]
+    grey = pen_picture(one + four + seven)
+    assert clean(grey).labels.max() == 4
+    assert readings(grey, net.predict_proba) == [1, 4, 7]
+    _, by_shape = read_number(grey)
+    assert len(by_shape) == 4
+
+
+def test_a_long_bar_cut_off_a_5_by_its_width_is_read_back_with_it(net):
+    """1 5, the 5's bar running far to its right: the 5 is wider than SPLIT_WIDTH heights, so
+    it is cut in two by its width, and the bar's end, a part shorter than FRAGMENT of the
+    digits, is no pen-drawn digit (refused by shape alone); with the network the group is read
+    as one digit fewer, a 5."""
+    one = [[(80, 40), (60, 190)]]
+    five = [[(230, 45), (185, 45), (180, 110), (230, 100), (265, 135), (240, 185), (185, 180)],
+            [(230, 45), (385, 40)]]
+    grey = pen_picture(one + five, side=700)
+    with pytest.raises(NotADigit, match="solid shape"):
+        read_number(grey)
+    assert readings(grey, net.predict_proba) == [1, 5]
+
+
+def test_a_0_touching_a_4_is_cut_where_they_touch(net):
+    """A 0 touching a 4: the columns of least ink are in the 0's middle, where only its two
+    thin strokes cross, and a cut there is misread (the 0's right side goes with the 4); among
+    the straight cuts spread evenly over the range (EVENLY) is one where they touch, and the
+    network reads 0 and 4 from it."""
+    t = np.linspace(0, 2 * np.pi, 40)
+    zero = [np.c_[130 + 55 * np.cos(t), 115 + 75 * np.sin(t)]]
+    four = [[(219, 40), (189, 130), (259, 130)], [(239, 60), (239, 190)]]
+    grey = pen_picture(zero + four, side=400)
+    assert readings(grey, net.predict_proba) == [0, 4]
+    _, cut_at_least_ink = read_number(grey)
+    assert net.predict(np.stack([s.x for s in cut_at_least_ink])).tolist() != [0, 4]
 
 
 def test_two_touching_digits_are_two(mnist, sure):
