@@ -430,7 +430,8 @@ def bench_history(epochs: int) -> str:
 # --- 6. scrubbing -------------------------------------------------------------------------------
 
 
-def bench_scrub(path: str, steps: int = 300) -> None:
+def window_with(path: str, width: int, height: int):
+    """(the QApplication, a window of width x height with the model file ``path`` open)."""
     import tempfile
 
     from PySide6.QtCore import QSettings
@@ -444,12 +445,17 @@ def bench_scrub(path: str, steps: int = 300) -> None:
     theme.configure()
     window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
     window.confirm_discard = False
-    window.resize(1600, 1000)
+    window.resize(width, height)
     window.show()
     if window.data is None:
         wait_for(window.data_ready)
     if not window.open_model(path):
         raise SystemExit(f"the window could not open {path}")
+    return app, window
+
+
+def bench_scrub(path: str, steps: int = 300) -> None:
+    app, window = window_with(path, 1600, 1000)
     window.select_neuron(1, 0)
     window.inspector_dock.raise_()  # on a small screen it shares its place with the pad
     app.processEvents()
@@ -479,25 +485,7 @@ def bench_scrub(path: str, steps: int = 300) -> None:
 
 
 def bench_views(path: str) -> None:
-    import tempfile
-
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from app import theme
-    from app.screenshot import wait_for
-    from app.window import MainWindow
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    theme.configure()
-    window = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
-    window.confirm_discard = False
-    window.resize(1280, 720)
-    window.show()
-    if window.data is None:
-        wait_for(window.data_ready)
-    if not window.open_model(path):
-        raise SystemExit(f"the window could not open {path}")
+    app, window = window_with(path, 1280, 720)
     history, data = window.history, window.data
     views = {"network diagram": (window.diagram_dock, lambda i, x, y: (
                  window.diagram.show_snapshot(history.snapshot(i)), window.diagram.show_input(x, y))),

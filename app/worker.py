@@ -29,7 +29,7 @@ from core.errors import TrainingDiverged
 from core.evaluation import Evaluation
 from core.history import Moment, position_of
 from core.stream import stream
-from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer
+from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer, stacked_flow
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,6 @@ class Delivery:
     snapshot: Snapshot | None  # None: no newer weights than at the last look
     top: tuple | None = field(default=None)  # ((layer, neuron), indices, values), or None
     evaluation: Evaluation | None = field(default=None)  # of the newest epoch, or None
-
-
-def _stacked(flows: list[np.ndarray]) -> np.ndarray:
-    """(k, 3, L) float32 of k flows; (0, 3, 0) if there are none (no layer is known then)."""
-    return np.stack(flows) if flows else np.empty((0, len(FLOW_FIELDS), 0), np.float32)
 
 
 class Mailbox:
@@ -119,7 +114,7 @@ class Mailbox:
                                 np.array(self._positions, dtype=np.float64),
                                 np.array(self._costs, dtype=np.float32),
                                 np.array(self._lrs, dtype=np.float32),
-                                np.array(self._flow_steps, dtype=np.int64), _stacked(self._flow),
+                                np.array(self._flow_steps, dtype=np.int64), stacked_flow(self._flow),
                                 tuple(self._epochs),
                                 tuple(self._moments), self._batch, self._snapshot, self._top,
                                 self._evaluation)

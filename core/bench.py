@@ -265,8 +265,7 @@ def time_flow_of_one_batch(data: Dataset, config: TrainConfig) -> tuple[float, f
         sized = time.perf_counter() - sized
         changes = trainer.optimizer.step(trainer._params, nabla_W + nabla_b, trainer.lr, trainer._decay)
         after = time.perf_counter()
-        flow[2] = [math.sqrt(float(np.vdot(dW, dW)) / max(float(np.vdot(W, W)), 1e-60))
-                   for dW, W in zip(changes, trainer.net.W)]  # as Trainer.run does
+        flow[2] = trainer._update_ratios(changes)
         sized += time.perf_counter() - after
         batches.append(time.perf_counter() - start - sized)
         flows.append(sized)

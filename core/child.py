@@ -53,7 +53,7 @@ from core.evaluation import Evaluation
 from core.history import Moment
 from core.optim import make_optimizer
 from core.stream import stream
-from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer
+from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer, stacked_flow
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 STOP_GRACE = 2.0  # seconds a stopped child may take to answer before it is killed
@@ -750,7 +750,7 @@ class _Sender:
                   "costs": np.array([r.cost for r in batches], np.float32),
                   "lrs": np.array([r.lr for r in batches], np.float32),
                   "flow_steps": np.array([r.step for r in batches if r.flow is not None], np.int64),
-                  "flow": _stacked_flow([r.flow for r in batches if r.flow is not None], len(snapshot.W)),
+                  "flow": stacked_flow([r.flow for r in batches if r.flow is not None], len(snapshot.W)),
                   **{f"W{l}": w for l, w in enumerate(snapshot.W)},
                   **{f"b{l}": v for l, v in enumerate(snapshot.b)}}
         fields = {"batch": _fields(batches[-1], BATCH_FIELDS) if batches else None,
@@ -771,11 +771,6 @@ class _Sender:
         wire.send(self.reports, "progress", fields, arrays)
         self.batches, self.epoch, self.moment = [], None, None
         self.sent = (snapshot.step, snapshot.epoch)
-
-
-def _stacked_flow(flows: list[np.ndarray], n_layers: int) -> np.ndarray:
-    """(k, 3, L) float32: the gradient flow of k batches (see core.train.FLOW_FIELDS)."""
-    return np.stack(flows) if flows else np.empty((0, len(FLOW_FIELDS), n_layers), np.float32)
 
 
 def _fields(report, names) -> dict:

@@ -365,7 +365,7 @@ class Trainer:
                         flow = self._flow(nabla_W, deltas)
                     changes = self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
                     if flow is not None:
-                        flow[2] = [_norm(dW) / max(_norm(W), _TINY) for dW, W in zip(changes, self.net.W)]
+                        flow[2] = self._update_ratios(changes)
                         flow.flags.writeable = False
                 e.busy += time.perf_counter() - start
                 e.seen += len(idx)
@@ -402,6 +402,10 @@ class Trainer:
         flow[1] = [_norm(d) * math.sqrt(len(d) / d.shape[1]) for d in deltas]  # B |d| / sqrt(B n)
         return flow
 
+    def _update_ratios(self, changes: list[np.ndarray]) -> list[float]:
+        """|dW[l]| / |W[l]| for each layer, from the steps ``Optimizer.step`` returned."""
+        return [_norm(dW) / max(_norm(W), _TINY) for dW, W in zip(changes, self.net.W)]
+
     def _update(self, cost: float, grads: list[np.ndarray], epoch: int, batch: int) -> list[np.ndarray]:
         """One optimiser step, undone if it leaves anything non-finite; the step each parameter
         took (``Optimizer.step``)."""
@@ -420,6 +424,11 @@ class Trainer:
             f"training stopped at epoch {epoch}, batch {batch}: {what} with learning rate "
             f"{self.lr:g}; lower the learning rate and try again (the weights of the last finite "
             f"batch were kept)")
+
+
+def stacked_flow(flows: list[np.ndarray], n_layers: int = 0) -> np.ndarray:
+    """(k, 3, L) float32: the flows of k batches stacked; (0, 3, n_layers) if there are none."""
+    return np.stack(flows) if flows else np.empty((0, len(FLOW_FIELDS), n_layers), np.float32)
 
 
 _TINY = 1e-30  # the update ratio of an all-zero layer is its step over this, not a division by 0

@@ -456,7 +456,8 @@ def _subset(edges: diagram.Edges, keep: np.ndarray) -> diagram.Edges:
 
 # --- benchmark and pictures -------------------------------------------------------------------
 
-def _percentiles(times: list[float]) -> str:
+def percentiles(times: list[float]) -> str:
+    """Median and p99 of seconds, in milliseconds (the panels' benchmarks print them)."""
     ms = np.array(times) * 1e3
     return f"median {np.median(ms):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"
 
@@ -507,9 +508,9 @@ def main(argv=None) -> int:
             paint.append(t2 - t1)
             total.append(t2 - t0)
         print(f"fast {width}x{height}, {panel.drawn_edges()} edges, 200 calls:")
-        print(f"  show_snapshot + show_input: {_percentiles(update)}")
-        print(f"  repaint (grab):             {_percentiles(paint)}")
-        print(f"  together:                   {_percentiles(total)}  (target <= 10 ms)")
+        print(f"  show_snapshot + show_input: {percentiles(update)}")
+        print(f"  repaint (grab):             {percentiles(paint)}")
+        print(f"  together:                   {percentiles(total)}  (target <= 10 ms)")
         panel.close()
     return 0
 

@@ -323,11 +323,6 @@ def _number(v: float) -> str:
 
 # --- benchmark --------------------------------------------------------------------------------
 
-def _percentiles(times) -> str:
-    ms = np.asarray(times) * 1e3
-    return f"median {np.median(ms):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"
-
-
 def build_parser():
     from core.commandline import Parser, positive_int
     parser = Parser(prog="python -m app.panels.flow",
@@ -346,6 +341,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.panels.diagram import percentiles
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -375,10 +371,10 @@ def main(argv=None) -> int:
             total.append(t2 - t0)
         last = len(total) // 10
         print(f"{N:,} batches of {L} layers in {len(total)} calls of {args.group}, {width}x{height}:")
-        print(f"  add_batches + show_position: {_percentiles(update)}")
-        print(f"  repaint (grab):              {_percentiles(paint)}")
-        print(f"  together:                    {_percentiles(total)}")
-        print(f"  together, the last tenth:    {_percentiles(total[-last:])}  (pyqtgraph's setData "
+        print(f"  add_batches + show_position: {percentiles(update)}")
+        print(f"  repaint (grab):              {percentiles(paint)}")
+        print(f"  together:                    {percentiles(total)}")
+        print(f"  together, the last tenth:    {percentiles(total[-last:])}  (pyqtgraph's setData "
               f"and downsampling grow with the batches)")
         t0 = time.perf_counter()
         panel.reset(L, sizes)
