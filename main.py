@@ -1,5 +1,5 @@
 """Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
-a picture of it without a screen); ``train``, ``evaluate``, ``predict`` and ``--help`` work
+a picture of it without a screen); ``train``, ``evaluate``, ``predict``, ``compare`` and ``--help`` work
 without one (``app.cli``). This file only hands over, to ``app.launch.dispatch``: the installed
 ``watch-it-learn`` command (pyproject.toml) runs the same function."""
 import sys

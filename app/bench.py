@@ -15,7 +15,9 @@ The measurements, in one run, with the BLAS thread count printed:
    default) and on a thread
    (``--thread``), and for the process also: the child's start until it is ready, Train
    pressed until the first batch is in the mailbox, and Stop pressed mid-epoch until the run
-   is over (median and max of several).
+   is over (median and max of several). Then the lateness with two runs live: ``fast`` and
+   ``classic`` side by side, each in a process of its own, the probe strip and the second
+   run's dock in front (target p99 <= 16 ms).
 4. Drawing-pad latency while ``fast`` trains: mouse moves are posted to the pad's canvas every
    5 ms (faster than any screen refreshes), tracing loops; the pad records, for each change of
    its canvas, the milliseconds until the probability bars show its prediction.
@@ -77,6 +79,7 @@ def main(argv=None) -> int:
     print_setup()
     bench_launch(args.launches)
     bench_training(args.epochs, args.rounds)
+    bench_compared(args.epochs)
     bench_control()
     bench_pad(args.epochs)
     path = bench_history(args.history_epochs)
@@ -194,11 +197,36 @@ def bench_training(epochs: int, rounds: int, scrub: bool = False) -> None:
           "every panel >= 25 Hz)", flush=True)
 
 
-def train_in_window(config, probe: bool, scrub: bool = False, process: bool = True):
+def bench_compared(epochs: int) -> None:
+    """GUI lateness with two runs live: 'fast' and 'classic' trained side by side (each in a
+    process of its own), every panel live, the probe strip and the second run's dock in front."""
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from core.config import preset
+
+    _qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.configure()
+    late, speeds, rates = train_in_window(preset("fast").replace(epochs=epochs), probe=True,
+                                          compare="classic")
+    print(f"\n'fast' and 'classic' trained {epochs} epochs side by side in the window, each in a "
+          f"process of its own: GUI lateness ({len(late)} ticks of a {PROBE_MS} ms timer) "
+          f"{spread(late)}; panels repainted {rates}; fast {statistics.median(speeds):,.0f} "
+          f"samples/s (target: p99 <= 16 ms)", flush=True)
+
+
+def spread(ms) -> str:
+    """Median, p99 and max of milliseconds."""
+    ms = np.asarray(ms)
+    return f"median {np.median(ms):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, max {ms.max():.1f} ms"
+
+
+def train_in_window(config, probe: bool, scrub: bool = False, process: bool = True,
+                    compare: str | None = None):
     """Train ``config`` in a fresh window with a neuron inspected: (the probe's lateness in ms,
     samples per second of each epoch, how often each group of panels was repainted). With
     ``scrub``, a timer picks a random moment of the history every 100 ms, and live every
-    tenth time."""
+    tenth time. With ``compare``, that preset trains beside it (and the time is until both end)."""
     import tempfile
 
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
@@ -217,6 +245,11 @@ def train_in_window(config, probe: bool, scrub: bool = False, process: bool = Tr
         wait_ready(window.trainer_process)
     window.form.set_config(config)
     window.select_neuron(1, 0)  # the inspector live too
+    if compare is not None:
+        window.compare_with(compare)
+        wait_ready(window.comparison.process)
+        window.probes_dock.raise_()
+        window.second_dock.raise_()
     counts = count_draws(window)
 
     lateness, clock, last = [], QElapsedTimer(), [0]
@@ -250,6 +283,8 @@ def train_in_window(config, probe: bool, scrub: bool = False, process: bool = Tr
     if scrub:
         scrubber.start()
     wait_for(window.run_ended)
+    if compare is not None and window.comparison.training is not None:
+        wait_for(window.comparison.ended)
     seconds = time.perf_counter() - start
     timer.stop()
     scrubber.stop()
@@ -476,10 +511,8 @@ def bench_scrub(path: str, steps: int = 300) -> None:
         window.finish_pending()  # the search the window makes once a moment rests
         searches.append((time.perf_counter() - start) * 1000)
     window.close()
-    t = np.array(times)
-    print(f"\nscrubbing {n} moments of {path}: {len(t)} steps, in order then at random, each "
-          f"until every panel is fed and painted: median {np.median(t):.1f} ms, p99 "
-          f"{np.percentile(t, 99):.1f} ms, max {t.max():.1f} ms  (target p99 <= 50 ms); the "
+    print(f"\nscrubbing {n} moments of {path}: {len(times)} steps, in order then at random, each "
+          f"until every panel is fed and painted: {spread(times)}  (target p99 <= 50 ms); the "
           f"inspector's search for exciting digits once a moment rests: median "
           f"{np.median(searches):.1f} ms", flush=True)
 

@@ -183,6 +183,23 @@ PANELS = {
         "<p>The strip below shows how your drawing is made to look like MNIST's digits: its ink "
         "box, scaled to 20 pixels, centred by its centre of mass in 28×28. That small picture is "
         "what the network sees. File → Open image reads a photo of a digit the same way.</p>"),
+    "probes": (
+        "Probes",
+        "<p>A few images followed over the whole of training: twelve test digits at first, six "
+        "easy and six hard. Each cell shows the picture, what the network reads it as now and "
+        "how sure it is, and under that the probability it gave the right answer at every "
+        "moment of the history: watch a hard digit flip from wrong to right. A green tick marks "
+        "the moment it became right and stayed right; a red frame, a probe read wrong.</p>"
+        "<p>Click a probe to look at it in every panel. <b>Pin digit</b> follows the test digit "
+        "shown, <b>Pin drawing</b> your drawing. <b>Teach drawing</b> adds the drawing, as the "
+        "label chosen, to the training data (with eight slightly moved copies): train on and "
+        "watch its probability rise. With two runs compared, each probe shows both.</p>"),
+    "second": (
+        "Second run",
+        "<p>The run compared with this one (Training ▸ Compare with): its weights, confusion "
+        "matrix and gradient flow, at the same point of training as the moment shown, and how it "
+        "reads the input the other panels show. Both runs have the same seed, so they train on "
+        "the same images in the same order; the cost plot draws its curves in purple.</p>"),
     "training": (
         "Training",
         "<p>The settings of the network and of its training; hover over a setting for what it "

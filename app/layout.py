@@ -8,10 +8,10 @@ The arrangement, in three columns, the side columns full height:
 
     Training          Weights                      Neuron inspector
     ----------        ---------------------        ----------------
-    Cost and          Activations | Network        Drawing pad
-    accuracy |        diagram | What a layer
+    Cost and          Activations | Network        Drawing pad |
+    accuracy |        diagram | What a layer    Second run (tabs)
     Gradient flow |   sees | Confusion and
-    Neuron health     mistakes (tabs)
+    Neuron health     mistakes | Probes (tabs)
     (tabs)
 
 On a screen less than ``ROOMY_HEIGHT`` pixels high (1366x768, 1280x720, 1920x1080 at 125%) the
@@ -39,16 +39,18 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 PANELS = {"weights": "Weights", "cost": "Cost and accuracy", "activations": "Activations",
           "inspector": "Neuron inspector", "pad": "Drawing pad",
           "evaluation": "Confusion and mistakes", "diagram": "Diagram",
-          "layermap": "Layer map", "flow": "Gradient flow", "health": "Neuron health"}
+          "layermap": "Layer map", "flow": "Gradient flow", "health": "Neuron health",
+          "probes": "Probes", "second": "Second run"}
 
-LAYOUT_VERSION = 5  # of the docks' arrangement saved in the settings: a new one ignores old ones
+LAYOUT_VERSION = 6  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
 MAX_WIDTH, MAX_HEIGHT = 1600, 1000  # the window's first size on a large screen
 TITLE_BAR = 32  # pixels a window manager adds above the window (resize sets only the inside)
 ROOMY_HEIGHT = 950  # available pixels from which the inspector and the pad sit one over the other
 
 DOCKS = ("training_dock", "cost_dock", "flow_dock", "health_dock", "activations_dock", "diagram_dock",
-         "layermap_dock", "evaluation_dock", "inspector_dock", "pad_dock")  # attributes, in the View menu's order
+         "layermap_dock", "evaluation_dock", "probes_dock", "inspector_dock", "pad_dock",
+         "second_dock")  # attributes, in the View menu's order
 
 
 def dock(window: QMainWindow, title: str, widget: QWidget, area) -> QDockWidget:
@@ -86,8 +88,10 @@ def install_docks(window) -> None:
     window.diagram_dock = dock(window, "Diagram", window.diagram, Qt.BottomDockWidgetArea)
     window.layermap_dock = dock(window, "Layer map", window.layermap, Qt.BottomDockWidgetArea)
     window.evaluation_dock = dock(window, "Confusion and mistakes", window.evaluation, Qt.BottomDockWidgetArea)
+    window.probes_dock = dock(window, "Probes", window.probes, Qt.BottomDockWidgetArea)
     window.inspector_dock = dock(window, "Neuron inspector", window.inspector, Qt.RightDockWidgetArea)
     window.pad_dock = dock(window, "Drawing pad", window.pad, Qt.RightDockWidgetArea)
+    window.second_dock = dock(window, "Second run", window.second, Qt.RightDockWidgetArea)
     _arrange(window, compact=_is_compact(_available(window)))
     for signal in (window.weights.neuron_clicked, window.activations.neuron_clicked):
         signal.connect(lambda *_: _bring_forward(window, window.inspector_dock))
@@ -171,13 +175,14 @@ def _arrange(window, compact: bool) -> None:
     for d in (window.flow_dock, window.health_dock):  # curves over training, as the cost's
         window.tabifyDockWidget(window.cost_dock, d)
     window.addDockWidget(Qt.BottomDockWidgetArea, window.activations_dock)
-    for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock):
+    for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock, window.probes_dock):
         window.tabifyDockWidget(window.activations_dock, d)
     window.addDockWidget(Qt.RightDockWidgetArea, window.inspector_dock)
     if compact:
         window.tabifyDockWidget(window.inspector_dock, window.pad_dock)
     else:
         window.splitDockWidget(window.inspector_dock, window.pad_dock, Qt.Vertical)
+    window.tabifyDockWidget(window.inspector_dock, window.second_dock)  # in front while comparing
     for d in docks(window):
         d.show()
     window.layout().activate()  # makes the tab bars, without which a raise is forgotten

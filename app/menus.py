@@ -112,9 +112,32 @@ def _training(window, menu) -> None:
         "QToolButton#train_button { font-weight: bold; border-radius: 3px; padding: 2px 8px; }"
         f"QToolButton#train_button:enabled {{ background: {theme.ACCENT}; color: #16181d; }}")
     # (bold and padded disabled too: the same width while training, so the row keeps still)
+    _compare_menu(window, menu)
     window.hint = texts.FirstRunHint()
     window.hint_action = toolbar.addWidget(window.hint)
     window.hint.dismissed.connect(window.dismiss_hint)
+
+
+def _compare_menu(window, menu) -> None:
+    """Two runs side by side: the story in one click, or any preset or saved run beside this one."""
+    menu.addSeparator()
+    window.restart_action = action(
+        window, menu, "Train &again from the initial weights", None, window.restart,
+        "A new run from this run's own initial weights and settings: the same seed repeats it exactly")
+    window.side_by_side_action = action(
+        window, menu, "Train classic and fast side &by side", "Ctrl+Shift+B", window.side_by_side,
+        "A new classic network (the original: sigmoid, squared error, SGD) and a fast one (ReLU, "
+        "softmax, Adam) trained together on the same images in the same order")
+    compare = menu.addMenu("&Compare with")
+    window.compare_menu = compare
+    from core.config import PRESETS  # noqa: PLC0415
+    for name in PRESETS:
+        action(window, compare, name, None, lambda _=False, n=name: window.compare_with(n),
+               f"Train the {name} preset beside this network, with the same seed")
+    window.compare_file_action = action(window, compare, "A saved &run…", None, window.compare_dialog,
+                                        "Show a saved run beside this one, and train it on with it")
+    compare.addSeparator()
+    window.stop_comparing_action = action(window, compare, "&Stop comparing", None, window.stop_comparing)
 
 
 def _timeline_menu(window, menu) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from app.worker import Delivery, TrainingRun
 from core.evaluation import Evaluation
 from core.history import History, Moment
+from core.probes import Timeline
 from core.train import BatchReport, Snapshot, Trainer
 
 # What the status bar says the run is doing.
@@ -27,13 +28,15 @@ READY, TRAINING, PAUSED, STEPPED, STOPPED, FINISHED, DIVERGED, FAILED = (
 class View:
     """What is being looked at: the moment of the history (None: live, the newest weights), the
     test digit, whether the drawing is shown instead of it, the selected neuron ((layer, index)
-    as in ``core.inspect``, or None), and the hidden neurons switched off or clamped, as
-    (layer, index, value) in the order they were switched (0: off)."""
+    as in ``core.inspect``, or None), the hidden neurons switched off or clamped, as
+    (layer, index, value) in the order they were switched (0: off), and the probe whose image
+    is the input (``History.probes``; None: the digit or the drawing)."""
     moment: int | None = None
     digit: int = 0
     follow: bool = False
     neuron: tuple[int, int] | None = None
     off: tuple[tuple[int, int, float], ...] = ()
+    probe: int | None = None  # a probe of the history shown as the input instead (a drawing)
 
     def checked(self, sizes: tuple[int, ...], n_test: int, n_moments: int) -> "View":
         """This view made valid for a network of these layer sizes, a test set of ``n_test``
@@ -87,6 +90,7 @@ class Run:
         self.top = None  # the worker's ((layer, neuron), indices, values) for the live weights
         self.worker: TrainingRun | None = None
         self._switched = None  # (snapshot, off, the snapshot forced, its evaluation): the last made
+        self.probe_timeline = Timeline(history.probes)  # its answers for the probes, moment by moment
         self._busy = 0.0  # seconds trained in this run before the last pause
         self._busy_since: float | None = None
 

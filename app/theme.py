@@ -13,6 +13,7 @@ TRAIN = "#9ece6a"
 TEST = "#f7768e"
 BAR = "#7aa2f7"
 # One colour a layer of neurons, layer 1 first (the gradient flow's line of W[l] is layer l+1's)
+SECOND = "#bb9af7"  # the second run of a comparison: its curves, its name, its answers
 LAYERS = (COST, TRAIN, TEST, "#e0af68", "#bb9af7", "#7dcfff")
 
 # Weights: blue for negative, near-black at zero, red for positive (CET-D1 is blue-white-red on

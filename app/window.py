@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from app import files, layout, menus
 from app import help as texts
+from app.comparison import ComparisonPanel
 from app.controls import SettingsForm
+from app.probing import ProbingWindow
 from app.panels.activations import ActivationsPanel
 from app.panels.cost import CostPanel
 from app.panels.diagram import DiagramPanel
@@ -42,6 +44,7 @@ from app.panels.flow import FlowPanel
 from app.panels.health import HealthPanel
 from app.panels.layermap import LayerMapPanel
 from app.panels.pad import PadPanel
+from app.panels.probes import ProbesPanel
 from app.panels.weights import WeightsPanel
 from app.state import STEPPED, Run, View
 from app.timeline import Timeline
@@ -52,9 +55,10 @@ from core.config import TrainConfig
 from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError
 from core.evaluation import Evaluation
-from core.history import History
+from core.history import History, keep_initial
 from core.inspect import top_exciting
 from core.model_io import load_run, save_model
+from core.probes import taught_set
 from core.train import Snapshot, Trainer
 
 # Redraw period while training; each frame repaints one of three groups of panels in turn (see
@@ -97,7 +101,7 @@ class DataLoader(QObject):
             self.failed.emit(str(exc))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, ProbingWindow):
     """The window. ``confirm_discard``: ask Save / Discard / Cancel before a trained network
     that is not saved is thrown away (off where no person is there to answer: pictures made
     offscreen, the benchmarks, most tests)."""
@@ -140,11 +144,12 @@ class MainWindow(QMainWindow):
         self._build_controls()
         layout.install_docks(self)
         for dock in (self.activations_dock, self.diagram_dock, self.layermap_dock, self.evaluation_dock,
-                     self.inspector_dock, self.pad_dock, self.flow_dock, self.health_dock):
+                     self.inspector_dock, self.pad_dock, self.flow_dock, self.health_dock,
+                     self.probes_dock, self.second_dock):
             dock.visibilityChanged.connect(self._on_dock_shown)
         self.help_buttons = {name: texts.add_help(getattr(self, f"{name}_dock"), name) for name in
                              ("training", "cost", "flow", "health", "activations", "diagram", "layermap",
-                              "evaluation", "inspector", "pad")}
+                              "evaluation", "inspector", "pad", "probes", "second")}
         self.help_buttons["weights"] = texts.CornerHelp("weights", self.weights)
         self._build_timeline()
         self._build_status_bar()
@@ -182,6 +187,14 @@ class MainWindow(QMainWindow):
         self.layermap = LayerMapPanel()
         self.flow = FlowPanel()
         self.health = HealthPanel()
+        self.probes = ProbesPanel()
+        self.second = ComparisonPanel()
+        p = self.probes
+        for signal, slot in ((p.probe_chosen, self.choose_probe), (p.pin_digit, self.pin_digit),
+                             (p.pin_drawing, self.pin_drawing), (p.remove_probe, self.remove_probe),
+                             (p.reset_probes, self.reset_probes), (p.teach, self.teach),
+                             (p.forget_taught, self.forget_taught)):
+            signal.connect(slot)
         self.weights.neuron_clicked.connect(self.select_neuron)
         self.activations.neuron_clicked.connect(self.select_neuron)
         self.diagram.neuron_clicked.connect(self.select_neuron)
@@ -313,7 +326,10 @@ class MainWindow(QMainWindow):
             history = history.reevaluated(self.data.x_test, self.data.y_test)  # other test data
         if history is None:
             history = History(config.architecture, self.data.y_test)
+            keep_initial(history, trainer)
         trainer.step = max(step, history.last_step)
+        trainer.teach(*(taught_set(history.taught, config.seed) or (None,)))
+        self._probes_for(history, self.run.history.probes if self.run is not None else ())
         self.run = Run(trainer, history, test_accuracy)
         self.layermap.forget()  # its frame was another run's
         self.run.ensure_moment()
@@ -326,7 +342,9 @@ class MainWindow(QMainWindow):
         self.health.set_history(history, self.data.x_test, self.data.y_test)
         self.timeline.set_moments(*self._moment_marks())
         self.timeline.set_current(None)
-        self._set_view(moment=None, off=())
+        if self.comparison is not None:  # Reset: the second run starts again too, from its seed
+            self.compare_again(config)
+        self._set_view(moment=None, off=(), probe=None)
         return True
 
     def _moment_marks(self) -> tuple[list[float], list[int]]:
@@ -366,6 +384,8 @@ class MainWindow(QMainWindow):
         worker.start(paused=paused, steps=steps)
         if steps:
             self.run.paused(True, stepped=True)
+        if self.comparison is not None:
+            self.comparison.start(config.epochs, config.seed, paused, steps)
         self.timer.start(FRAME_MS if worker.worker.process is None else FRAME_MS_PROCESS)
         self._update_controls()
         self._update_status()
@@ -389,6 +409,8 @@ class MainWindow(QMainWindow):
             run.control.pause()
             self.run.paused(True)
             self._mark("paused")
+        if self.comparison is not None:
+            self.comparison.pause(run.control.paused)
         self._update_controls()
         self._update_status()
 
@@ -400,12 +422,16 @@ class MainWindow(QMainWindow):
         elif self.training.control.paused and not self._refused_while_off():
             self.training.control.step(1)
             self.run.paused(True, stepped=True)
+            if self.comparison is not None:
+                self.comparison.step()
             self._update_status()
 
     @Slot()
     def stop(self) -> None:
         if self.training is not None:
             self.training.control.stop()
+        if self.comparison is not None and self.comparison.training is not None:
+            self.comparison.training.control.stop()
 
     @Slot()
     def reset(self) -> None:
@@ -435,7 +461,9 @@ class MainWindow(QMainWindow):
         return answer == files.DISCARD
 
     def _stop_and_wait(self) -> None:
-        """Stop a run and let it go once its thread has finished."""
+        """Stop a run (and the second run's) and let it go once its thread has finished."""
+        if self.comparison is not None:
+            self.comparison.stop_and_wait()
         worker = self.training
         if worker is None:
             return
@@ -450,7 +478,8 @@ class MainWindow(QMainWindow):
 
     def _finish_run(self, worker: TrainingRun, failure: str) -> None:
         worker.ended.disconnect(self._on_run_ended)
-        self.timer.stop()
+        if self.comparison is None or self.comparison.training is None:
+            self.timer.stop()  # else it goes on for the second run
         self.redraw(everything=True)  # what the worker posted last, before it is let go
         self.run.ended(failure, worker.worker.diverged)
         self._update_controls()
@@ -556,6 +585,8 @@ class MainWindow(QMainWindow):
             self._draw_activations(snapshot)
             self._draw_evaluation(evaluation)
             self._draw_cost()
+            self._draw_probes()
+            self._draw_comparison(everything=True)
 
     @Slot(object)
     def _on_moment_chosen(self, index: int | None) -> None:
@@ -582,6 +613,8 @@ class MainWindow(QMainWindow):
         self._draw_activations(snapshot)
         self._draw_evaluation(evaluation)
         self._draw_cost()
+        self._draw_comparison(everything=True)
+        self._draw_probes()
         self.cost.set_cursor(position)
         self._update_status()
 
@@ -593,6 +626,9 @@ class MainWindow(QMainWindow):
     def _input(self) -> tuple[np.ndarray | None, int | None, tuple]:
         """The input the activations and the inspector show, its true digit if known, and a
         key that changes exactly when the input does."""
+        probe = self._probe_input()
+        if probe is not None:
+            return probe
         drawn = self.pad.current_input()
         if self.view.follow and drawn is not None:
             return drawn, None, ("drawing", id(drawn))  # the pad hands out a new array per change
@@ -620,8 +656,9 @@ class MainWindow(QMainWindow):
             self.timeline.set_moments(*self._moment_marks())
         live = self.view.moment is None
         snapshot, evaluation, _ = self._at()
-        groups = (self._draw_cost, lambda: self._draw_weights(snapshot),
-                  lambda: (self._draw_activations(snapshot), self._draw_evaluation(evaluation)))
+        groups = (lambda: (self._draw_cost(), self._draw_comparison()), lambda: self._draw_weights(snapshot),
+                  lambda: (self._draw_activations(snapshot), self._draw_evaluation(evaluation),
+                           self._draw_probes()))
         if everything:
             for draw in groups:
                 draw()
@@ -631,6 +668,7 @@ class MainWindow(QMainWindow):
             self._behind = max(self._behind - 1, 0)
         elif self._frame % len(groups) == 0:
             self._draw_cost()
+            self._draw_comparison()
         self._frame += 1
         self._update_status()
         self._say_stepped()
@@ -931,6 +969,9 @@ class MainWindow(QMainWindow):
             action.setEnabled(ready)
         for action in (self.save_action, self.save_as_action):
             action.setEnabled(self.run is not None)
+        self.compare_menu.setEnabled(ready)
+        self.side_by_side_action.setEnabled(ready)
+        self.stop_comparing_action.setEnabled(self.comparison is not None)
         self.timelapse_action.setEnabled(self.run is not None and not running)
         self.form.set_training(running)
         self._mark_pending()
@@ -1188,6 +1229,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._stop_and_wait()
+        self._set_comparison(None)
         if self.trainer_process is not None:
             self.trainer_process.close()  # no child outlives the window
             self.trainer_process = None

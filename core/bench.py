@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from core.commandline import Parser, guarded, positive_int
+from core.compare import train_together
 from core.config import PRESETS, TrainConfig
 from core.data import Dataset, load_mnist, one_hot
 from core.errors import UserError
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> None:
         classic_times, classic_net = bench_training(data, "classic", args.epochs)
         fast_times, fast_net = bench_training(data, "fast", args.epochs)
         flow_costs = {name: bench_flow(data, name, args.epochs) for name in ("classic", "fast")}
+        bench_together(data, args.epochs)
         to_target = bench_time_to_accuracy(data, PRESETS["fast"], TARGET_ACCURACY)
         fast_latency = bench_latency({"classic": classic_net, "fast": fast_net}, data.x_test,
                                      args.calls)["fast"]
@@ -247,6 +249,33 @@ def bench_flow(data: Dataset, name: str, n_timed: int) -> float:
           f"backprop and step ({100 * flow / batch:.1f}%; recorded every {every}: "
           f"{100 * flow / batch / every:.1f}%), medians of 200")
     return flow / batch / every
+
+
+def bench_together(data: Dataset, n_timed: int) -> float:
+    """Two runs trained together, step-locked (``core.compare.train_together``: what
+    ``main.py compare classic fast`` does), against the same two trained alone: an epoch of
+    classic alone, one of fast alone, and one of both together, in turn, after a first round
+    untimed; medians of wall time. The ratio of together to the sum should be 1."""
+    configs = [PRESETS[name].replace(epochs=1 + n_timed) for name in ("classic", "fast")]
+    alone = [Trainer(data, config).run() for config in configs]
+    together = train_together([Trainer(data, config) for config in configs])
+    times: dict[str, list[float]] = {"classic": [], "fast": [], "together": []}
+    for _ in range(1 + n_timed):
+        for name, reports in zip(("classic", "fast"), alone):
+            start = time.perf_counter()
+            next(r for r in reports if isinstance(r, EpochReport))
+            times[name].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        ends = 0
+        while ends < 2:
+            ends += isinstance(next(together)[1], EpochReport)
+        times["together"].append(time.perf_counter() - start)
+    median = {name: statistics.median(t[1:]) for name, t in times.items()}
+    ratio = median["together"] / (median["classic"] + median["fast"])
+    print(f"\ntwo runs step-locked (classic and fast), median epoch of {n_timed}, taken in turn:")
+    print(f"  classic alone {median['classic']:.3f} s, fast alone {median['fast']:.3f} s, "
+          f"together {median['together']:.3f} s: {ratio:.3f} x the sum")
+    return ratio
 
 
 def time_flow_of_one_batch(data: Dataset, config: TrainConfig) -> tuple[float, float]:

@@ -58,6 +58,10 @@ from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot,
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 STOP_GRACE = 2.0  # seconds a stopped child may take to answer before it is killed
 MAX_COMMAND = 1 << 31  # bytes of one message to the child: the data, when it is not shared
+# The child's scheduling priority below the window's: with one child the two have a core each
+# and it changes nothing; with two runs compared, two children and the window's GUI thread share
+# two cores, and the window, which wakes for a few milliseconds at a time, comes first.
+CHILD_NICE = 5
 PIPE_BYTES = 1 << 20  # the reports pipe's buffer, where it can be set (see _widen)
 BATCH_FIELDS = ("epoch", "epochs", "batch", "batches", "step", "cost", "lr", "samples_per_sec")
 COUNTS = ("epoch", "epochs", "batch", "batches", "step")
@@ -547,6 +551,8 @@ def _serve(commands, reports, spec: dict | None) -> None:
     """The child's life: take the data, say ready, then train each run it is sent until told
     to quit (or until the window's end of the pipe closes: it is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the window's to handle: it ends us
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(CHILD_NICE)
     inbox = _Inbox(commands)
     reports = _Outgoing(reports)
     try:

@@ -38,6 +38,17 @@ starting ``history_`` (B batches, E epochs, M moments, N test images, layers l =
                                                   the gradient flow of F of the batches, rows
                                                   core.train.FLOW_FIELDS (absent from files
                                                   saved before it was recorded: none then)
+    history_probe_images (k, 784) float32, history_probe_labels (k,) int64 (-1: not known),
+    history_probe_names (k,) unicode, history_probe_indices (k,) int64 (test-set index, -1:
+                                                  a drawing): the probes followed (core.probes)
+    history_taught_images (t, 784) float32, history_taught_labels (t,) int64
+                                                  the drawings taught, without their copies
+    history_initial_W{l}, history_initial_b{l} float32
+                                                  the initial weights exactly, to train again
+                                                  from them (absent from older files)
+
+The probes, the taught drawings and the initial weights belong to the run rather than to a
+moment: ``History.probes``, ``History.taught`` and ``History.initial``.
 
 ``History.to_arrays`` writes them and ``History.from_arrays`` reads them back, checking
 everything (keys, dtypes, shapes against the network, order, ranges, finiteness) before it
@@ -53,6 +64,7 @@ import numpy as np
 from core.errors import ModelFileError
 from core.evaluation import Evaluation
 from core.network import Network
+from core.probes import MAX_PROBES, MAX_TAUGHT, Probe
 from core.train import FLOW_FIELDS, BatchReport, EpochReport, Snapshot, Trainer
 
 # Beyond this many moments, every other one after the first epoch is let go (the newest always
@@ -64,6 +76,8 @@ PREFIX = "history_"  # of every key a history adds to a model file
 HISTORY_KEYS = ("steps", "positions", "costs", "lrs", "epochs", "epoch_fields", "labels",
                 "moment_steps", "moment_positions", "moment_epochs", "predicted", "confidence")
 FLOW_KEYS = ("flow_steps", "flow")  # both, or neither in a file saved before they were recorded
+PROBE_KEYS = ("probe_images", "probe_labels", "probe_names", "probe_indices")  # all or none
+TAUGHT_KEYS = ("taught_images", "taught_labels")  # both or neither
 EPOCH_FIELDS = tuple(f.name for f in fields(EpochReport))  # the columns of history_epochs
 EPOCH_INTEGERS = ("epoch", "epochs", "step")  # the columns that are whole numbers
 
@@ -129,6 +143,9 @@ class History:
         self.epochs: list[EpochReport] = []
         self.moments: list[Moment] = []
         self._cache: tuple[int, Snapshot] | None = None  # the last snapshot made, by moment id
+        self.probes: tuple[Probe, ...] = ()  # followed over training (core.probes)
+        self.taught: tuple[Probe, ...] = ()  # drawings taught, with the labels given them
+        self.initial: Snapshot | None = None  # the weights at step 0, exactly (not float16)
 
     # --- recording ---------------------------------------------------------------------------
 
@@ -269,6 +286,7 @@ class History:
         other.add_batches(self.steps, self.positions, self.costs, self.lrs)
         other.add_flow(self.flow_steps, self.flow)
         other.epochs = list(self.epochs)
+        other.probes, other.taught, other.initial = self.probes, self.taught, self.initial
         for i, m in enumerate(self.moments):
             net = self.snapshot(i).network()
             with np.errstate(over="ignore", invalid="ignore"):
@@ -304,6 +322,17 @@ class History:
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             arrays[f"{PREFIX}W{l}"] = _stacked([m.W[l] for m in moments], (M, n_in, n_out), np.float16)
             arrays[f"{PREFIX}b{l}"] = _stacked([m.b[l] for m in moments], (M, n_out), np.float32)
+        for name, probes in (("probe", self.probes), ("taught", self.taught)):
+            if probes:
+                arrays[f"{PREFIX}{name}_images"] = np.stack([p.image for p in probes]).astype(np.float32)
+                arrays[f"{PREFIX}{name}_labels"] = np.array([p.label for p in probes], np.int64)
+        if self.probes:
+            arrays[f"{PREFIX}probe_names"] = np.array([p.name for p in self.probes])
+            arrays[f"{PREFIX}probe_indices"] = np.array([p.index for p in self.probes], np.int64)
+        if self.initial is not None:
+            for l, (w, v) in enumerate(zip(self.initial.W, self.initial.b)):
+                arrays[f"{PREFIX}initial_W{l}"] = np.array(w, np.float32)
+                arrays[f"{PREFIX}initial_b{l}"] = np.array(v, np.float32)
         return arrays
 
     @classmethod
@@ -322,10 +351,14 @@ class History:
         layered = [f"{name}{l}" for l in range(L) for name in ("W", "b")]
         required = [PREFIX + name for name in (*HISTORY_KEYS, *layered)]
         flow_keys = [PREFIX + name for name in FLOW_KEYS]
-        expected = [*required, *flow_keys]
+        optional = [flow_keys, [PREFIX + name for name in PROBE_KEYS],
+                    [PREFIX + name for name in TAUGHT_KEYS],
+                    [f"{PREFIX}initial_{name}" for name in layered]]
+        expected = [*required, *(key for group in optional for key in group)]
         missing = [key for key in required if key not in arrays]
-        if any(key in arrays for key in flow_keys):
-            missing += [key for key in flow_keys if key not in arrays]
+        for group in optional:  # each group whole, or not at all
+            if any(key in arrays for key in group):
+                missing += [key for key in group if key not in arrays]
         if missing:
             fail(f"lacks {', '.join(missing)}; the file is cut short or was not saved by this program")
         unknown = sorted(key for key in arrays if key.startswith(PREFIX) and key not in expected)
@@ -428,8 +461,22 @@ class History:
             fail("has a gradient flow of batches it does not record, or out of order")
         if (flow < 0).any():
             fail("has a gradient flow with negative sizes")
+        probes = _probes(arrays, "probe", MAX_PROBES, k, fail)
+        taught = _probes(arrays, "taught", MAX_TAUGHT, k, fail)
+        initial = None
+        if f"{PREFIX}initial_W0" in arrays:
+            initial_W = [take(f"initial_W{l}", np.float32, (n_in, n_out), "the network's weights")
+                         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+            initial_b = [take(f"initial_b{l}", np.float32, (n_out,), "the network's biases")
+                         for l, n_out in enumerate(sizes[1:])]
+            if not all(np.isfinite(a).all() for a in (*initial_W, *initial_b)):
+                fail("has initial weights holding NaN or infinite values")
+            initial = Snapshot(0.0, 0, 0, sizes, *architecture[1:],
+                               tuple(_frozen(w.copy()) for w in initial_W),
+                               tuple(_frozen(v.copy()) for v in initial_b))
 
         history = cls(architecture, labels)
+        history.probes, history.taught, history.initial = probes, taught, initial
         history.add_batches(steps, positions, costs, lrs)
         history.add_flow(flow_steps, flow)
         for row in table:
@@ -477,6 +524,39 @@ class _Rows:
     def nbytes(self) -> int:
         """Bytes held, capacity included."""
         return sum(a.nbytes for a in self._data.values())
+
+
+def _probes(arrays: dict, name: str, most: int, k: int, fail) -> tuple[Probe, ...]:
+    """The probes (``name`` "probe") or taught drawings ("taught") of a file's arrays, checked:
+    at most ``most`` images of 784 pixels in [0, 1], labels below ``k`` (-1, not known, for a
+    probe only), names of at most 100 characters."""
+    images = arrays.get(f"{PREFIX}{name}_images")
+    if images is None:
+        return ()
+    labels = arrays[f"{PREFIX}{name}_labels"]
+    n = len(images) if images.ndim else -1
+    if images.dtype != np.float32 or images.shape != (n, 784) or not 1 <= n <= most:
+        fail(f"array {PREFIX}{name}_images must hold 1 to {most} images of 784 float32 pixels, "
+             f"got shape {images.shape} of {images.dtype}")
+    if not (np.isfinite(images).all() and (images >= 0).all() and (images <= 1).all()):
+        fail(f"array {PREFIX}{name}_images holds pixels outside 0 to 1")
+    lowest = -1 if name == "probe" else 0
+    if (labels.dtype.kind not in "iu" or labels.shape != (n,)
+            or (labels < lowest).any() or (labels >= k).any()):
+        fail(f"array {PREFIX}{name}_labels must hold {n} classes from {lowest} to {k - 1}")
+    if name == "probe":
+        names = arrays[f"{PREFIX}probe_names"]
+        if names.dtype.kind != "U" or names.shape != (n,) or any(len(str(s)) > 100 for s in names):
+            fail(f"array {PREFIX}probe_names must name its {n} probes in words")
+        words = [str(s) for s in names]
+        indices = arrays[f"{PREFIX}probe_indices"]
+        if indices.dtype.kind not in "iu" or indices.shape != (n,) or (indices < -1).any():
+            fail(f"array {PREFIX}probe_indices must hold {n} test-set indices or -1")
+    else:
+        words = [f"drawing taught as {int(label)}" for label in labels]
+        indices = np.full(n, -1)
+    return tuple(Probe.of(image, int(label), word, int(i))
+                 for image, label, word, i in zip(images, labels, words, indices))
 
 
 def holds_history(arrays: dict[str, np.ndarray]) -> bool:
@@ -527,6 +607,7 @@ def record(trainer: Trainer, history: History, control=None) -> Iterator[BatchRe
     first, if the history has none at the trainer's step): for a loop in one thread, like the
     command line's."""
     recorder = Recorder(trainer)
+    keep_initial(history, trainer)
     if not history.moments or history.moments[-1].step < trainer.step:
         history.add_moment(recorder.initial())
     for report in trainer.run(control):
@@ -538,6 +619,13 @@ def record(trainer: Trainer, history: History, control=None) -> Iterator[BatchRe
         if moment is not None:
             history.add_moment(moment)
         yield report
+
+
+def keep_initial(history: History, trainer: Trainer) -> None:
+    """Keep the trainer's weights as the history's initial ones, exactly, if it has trained
+    none yet (and the history has none): what "train again from the initial weights" needs."""
+    if trainer.step == 0 and history.initial is None:
+        history.initial = trainer.snapshot()
 
 
 def check_positions(points: np.ndarray) -> bool:

@@ -55,6 +55,10 @@ FLOW_FIELDS = ("gradient", "delta", "update")
 # epoch, about 1% of its batches' backprop and step), ``fast`` every batch (80 us of 1.9 ms, 4%);
 # ``python -m core.bench`` measures it.
 FLOW_WORK = 4_000_000
+# A batch of B training images trains on B // TAUGHT_SHARE taught images too (at least one):
+# enough that a drawing taught to ``fast`` (B = 128, so 8) is read right within a few dozen
+# batches, little enough that the rest of what it knows is hardly disturbed.
+TAUGHT_SHARE = 16
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,7 @@ class Trainer:
         self._decay = [True] * len(self.net.W) + [False] * len(self.net.b)
         self._last_finite = [p.copy() for p in self._params]
         self._epoch: _Epoch | None = None  # the epoch in progress, or one a stopped run left
+        self.taught: tuple[np.ndarray, np.ndarray] | None = None  # see teach()
 
     def extend(self, config: TrainConfig) -> None:
         """Go on training the same network with ``config``: ``config.epochs`` more epochs,
@@ -243,6 +248,28 @@ class Trainer:
         check_learning_rate(lr)
         self.lr = float(lr)
 
+    def teach(self, x: np.ndarray | None, y: np.ndarray | None = None) -> None:
+        """Train from now on also on these images (T, 784) with these labels (T,), beside the
+        training set (None: no more): every batch adds ``taught_per_batch`` of them, in turn, to
+        its images. ``core.probes.teaching_copies`` makes a drawing's copies to teach."""
+        if x is None or len(x) == 0:
+            self.taught = None
+            return
+        x = np.array(x, dtype=self.net.dtype).reshape(len(x), -1)
+        y = np.array(y, dtype=np.uint8).reshape(-1)
+        if x.shape[1] != self.net.sizes[0] or len(y) != len(x):
+            raise ValueError(f"taught images must be (T, {self.net.sizes[0]}) with T labels, "
+                             f"got {x.shape} and {y.shape}")
+        if not (np.isfinite(x).all() and (y < self.net.sizes[-1]).all()):
+            raise ValueError("taught images must be finite and their labels classes of the network")
+        x.flags.writeable = y.flags.writeable = False
+        self.taught = (x, y)
+
+    @property
+    def taught_per_batch(self) -> int:
+        """Taught images added to each batch: one for every 16 of its own, at least one."""
+        return max(1, self.config.batch_size // TAUGHT_SHARE)
+
     def snapshot(self) -> Snapshot:
         return Snapshot.of(self.net, self.epoch, self.step)
 
@@ -263,6 +290,8 @@ class Trainer:
             arrays["order"] = self.epoch_order
         if self.test_probabilities is not None:
             arrays["test_probabilities"] = self.test_probabilities
+        if self.taught is not None:
+            arrays["taught_x"], arrays["taught_y"] = self.taught
         return fields, arrays
 
     def progress_fields(self) -> dict:
@@ -272,6 +301,12 @@ class Trainer:
         return {"epoch": self.epoch, "step": self.step, "lr": self.lr,
                 "test_accuracy": self.test_accuracy,
                 "in_progress": None if e is None else {k: getattr(e, k) for k in _Epoch.FIELDS}}
+
+    @property
+    def position(self) -> float:
+        """The point of training in epochs: epochs done and the part of the next one done."""
+        e = self._epoch
+        return self.epoch + (0.0 if e is None else e.next_batch / self.batches_per_epoch)
 
     @property
     def epoch_order(self) -> np.ndarray | None:
@@ -327,8 +362,21 @@ class Trainer:
         probabilities = arrays.get("test_probabilities")
         if probabilities is not None and probabilities.shape != (len(self.data.x_test), self.net.sizes[-1]):
             raise ValueError(f"the state's test outputs have shape {probabilities.shape}")
+        taught = None
+        if "taught_x" in arrays or "taught_y" in arrays:
+            taught_x, taught_y = arrays.get("taught_x"), arrays.get("taught_y")
+            if (taught_x is None or taught_y is None or taught_x.ndim != 2
+                    or taught_x.shape[1:] != (self.net.sizes[0],) or taught_y.shape != (len(taught_x),)
+                    or not np.isfinite(taught_x).all() or (taught_y >= self.net.sizes[-1]).any()
+                    or (taught_y < 0).any()):
+                raise ValueError("the state's taught images are not images with a class each")
+            taught = (taught_x, taught_y)
         for p, name in zip(self._params, names):
             np.copyto(p, arrays[name])
+        if taught is None:
+            self.teach(None)
+        else:
+            self.teach(*taught)
         self.config, self.optimizer, self.rng, self._epoch = config, optimizer, rng, epoch
         self.epoch, self.step, self.lr = int(fields["epoch"]), int(fields["step"]), float(fields["lr"])
         self.test_accuracy = fields["test_accuracy"]
@@ -356,11 +404,13 @@ class Trainer:
                         self.lr = lr
                 start = time.perf_counter()
                 idx = e.order[k * B:(k + 1) * B]
-                labels = data.y_train[idx]
+                x, labels = data.x_train[idx], data.y_train[idx]
+                if self.taught is not None:  # and a few of the taught images, in turn
+                    x, labels = self._with_taught(x, labels)
                 deltas = [None] * self.net.n_layers if (self.step + 1) % flow_every == 0 else None
                 flow = None
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
-                    cost, nabla_W, nabla_b, a_L = self.net.backprop(data.x_train[idx], one_hot(labels), deltas)
+                    cost, nabla_W, nabla_b, a_L = self.net.backprop(x, one_hot(labels), deltas)
                     if deltas is not None:  # sized before the optimiser reuses the gradients
                         flow = self._flow(nabla_W, deltas)
                     changes = self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
@@ -368,9 +418,9 @@ class Trainer:
                         flow[2] = self._update_ratios(changes)
                         flow.flags.writeable = False
                 e.busy += time.perf_counter() - start
-                e.seen += len(idx)
+                e.seen += len(labels)
                 e.correct += int((a_L.argmax(axis=1) == labels).sum())
-                e.cost_sum += cost * len(idx)
+                e.cost_sum += cost * len(labels)
                 e.next_batch = k + 1
                 self.step += 1
                 yield BatchReport(epoch, cfg.epochs, k + 1, batches, self.step, cost, self.lr,
@@ -393,6 +443,14 @@ class Trainer:
         self.test_probabilities = a_L
         cost = self.net.loss.fn(a_L, one_hot(self.data.y_test), self.net.output)
         return accuracy(a_L.argmax(axis=1), self.data.y_test), cost
+
+    def _with_taught(self, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The batch (x, labels) with the next ``taught_per_batch`` taught images after it: the
+        taught ones are taken in turn by step, so every one comes back every T / m batches."""
+        taught_x, taught_y = self.taught
+        m = self.taught_per_batch
+        j = (self.step * m + np.arange(m)) % len(taught_x)
+        return np.concatenate([x, taught_x[j]]), np.concatenate([labels, taught_y[j]])
 
     def _flow(self, nabla_W: list[np.ndarray], deltas: list[np.ndarray]) -> np.ndarray:
         """(3, L) float32, the rows of FLOW_FIELDS; the update row is filled in after the step.

@@ -73,10 +73,11 @@ def test_the_window_fits_a_1280x720_screen(small):
 
 def test_on_a_small_screen_the_inspector_and_the_pad_share_a_place(small):
     """Below ROOMY_HEIGHT the inspector and the pad are tabs of one dock area, the pad in front;
-    the activations share theirs with the diagram, the layer map and the confusion matrix."""
-    assert small.tabifiedDockWidgets(small.pad_dock) == [small.inspector_dock]
+    the activations share theirs with the diagram, the layer map, the confusion matrix and the
+    probes; the second run of a comparison is a tab behind the inspector."""
+    assert set(small.tabifiedDockWidgets(small.pad_dock)) == {small.inspector_dock, small.second_dock}
     assert small.tabifiedDockWidgets(small.activations_dock) == [small.diagram_dock, small.layermap_dock,
-                                                                small.evaluation_dock]
+                                                                small.evaluation_dock, small.probes_dock]
     assert in_sight(small.pad) and not in_sight(small.inspector)
 
 
@@ -195,6 +196,7 @@ def test_on_a_large_screen_the_inspector_sits_over_the_pad(qtbot, tmp_path, smal
     assert (window.width(), window.height()) == (layout.MAX_WIDTH, layout.MAX_HEIGHT)
     assert window.x() == (LARGE.width() - layout.MAX_WIDTH) // 2
     assert window.tabifiedDockWidgets(window.pad_dock) == []
+    assert window.tabifiedDockWidgets(window.inspector_dock) == [window.second_dock]
     assert in_sight(window.pad) and in_sight(window.inspector)
     assert window.inspector_dock.geometry().bottom() < window.pad_dock.geometry().top()
     window.close()

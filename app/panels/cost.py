@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app import theme
 from core.train import EpochReport
@@ -28,6 +28,17 @@ def smoothing(batches_per_epoch: int) -> float:
     """The weight of each new batch in the moving average."""
     n = max(SMOOTHED_BATCHES, batches_per_epoch * SMOOTHED_EPOCHS)
     return 2.0 / (n + 1)
+
+
+def moving_average(costs, alpha: float, s: float | None) -> tuple[np.ndarray, float | None]:
+    """The exponential moving average of ``costs`` going on from ``s`` (None: none yet), and
+    its last value; a cost that is not finite leaves it as it was."""
+    smoothed = np.empty(len(costs))
+    for i, cost in enumerate(np.asarray(costs, dtype=float).tolist()):
+        if math.isfinite(cost):
+            s = cost if s is None else s + alpha * (cost - s)
+        smoothed[i] = s if s is not None else np.nan
+    return smoothed, s
 
 
 class Columns:
@@ -120,6 +131,13 @@ class CostPanel(QWidget):
         self.graphics.setBackground(theme.BACKGROUND)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.legend = QLabel("")  # which run is which, when two are compared
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setStyleSheet(f"background: {theme.BACKGROUND}; font-size: 8pt; padding: 1px 4px")
+        self.legend.setWordWrap(True)  # two lines in a narrow dock, rather than a wider dock
+        self.legend.setVisible(False)
+        layout.addWidget(self.legend)
         layout.addWidget(self.graphics)
 
         self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
@@ -135,6 +153,7 @@ class CostPanel(QWidget):
             self.cursors.append(line)
             plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
         self.marks: list[pg.InfiniteLine] = []
+        self.other = Overlay(self)  # a second run's curves, when runs are compared
 
     # --- feeding -----------------------------------------------------------------------------
 
@@ -160,14 +179,7 @@ class CostPanel(QWidget):
         (``core.history.position_of``) and their costs."""
         if len(positions) == 0:
             return
-        smoothed = np.empty(len(costs))
-        alpha = smoothing(batches_per_epoch)
-        s = self._smoothed
-        for i, cost in enumerate(np.asarray(costs, dtype=float).tolist()):
-            if math.isfinite(cost):
-                s = cost if s is None else s + alpha * (cost - s)
-            smoothed[i] = s if s is not None else np.nan
-        self._smoothed = s
+        smoothed, self._smoothed = moving_average(costs, smoothing(batches_per_epoch), self._smoothed)
         self._batches.append(np.asarray(positions, dtype=float), smoothed)
         self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
         self._bound(smoothed)
@@ -226,7 +238,7 @@ class CostPanel(QWidget):
             return
         x = self._batches.column(0)
         right = max(float(x[-1]) if len(x) else 0.0, float(self._epochs.column(EPOCH)[-1])
-                    if self._epochs.size else 0.0)
+                    if self._epochs.size else 0.0, self.other.right)
         right = max(1, math.ceil(right))
         low, high = self._cost_bounds
         if low > high:
@@ -336,3 +348,85 @@ class CostPanel(QWidget):
     def _epoch_curves(self):
         return (self.cost_curve, self.test_cost_curve, self.train_accuracy_curve,
                 self.test_accuracy_curve)
+
+
+class Overlay:
+    """A second run's curves on the same plots, in one colour (``app.comparison.COLOUR``): its
+    smoothed batch cost, its epochs' train and test cost, train and test accuracy (solid: train,
+    dashed: test, as the first run's). ``show`` gives it a whole history; ``add`` what is new."""
+
+    def __init__(self, panel: CostPanel):
+        self.panel = panel
+        self.colour = theme.SECOND
+        light = pg.mkColor(self.colour)
+        light.setAlpha(110)
+        self.batch_curve = pg.PlotDataItem(pen=pg.mkPen(light, width=1))
+        panel.cost_plot.addItem(self.batch_curve)
+        self.batch_curve.setDownsampling(auto=True, method="mean")
+        self.batch_curve.setClipToView(True)
+        curve = CostPanel._epoch_curve
+        self.cost_curve = curve(panel.cost_plot, self.colour, "B train cost", self._cost_tip)
+        self.test_cost_curve = curve(panel.cost_plot, self.colour, "B test cost", self._cost_tip, dashed=True)
+        self.train_accuracy_curve = curve(panel.accuracy_plot, self.colour, "B train", self._accuracy_tip)
+        self.test_accuracy_curve = curve(panel.accuracy_plot, self.colour, "B test", self._accuracy_tip,
+                                         dashed=True)
+        self._batches = Columns(2, capacity=4096)
+        self._epochs = Columns(5, capacity=64)
+        self._smoothed: float | None = None
+        self._shown = (0, 0)  # batches and epochs of the history drawn
+        self.right = 0.0  # the last point drawn, in epochs
+
+    def curves(self):
+        return (self.batch_curve, self.cost_curve, self.test_cost_curve, self.train_accuracy_curve,
+                self.test_accuracy_curve)
+
+    def clear(self, legend: str = "") -> None:
+        """No second run (``legend`` empty), or a new one: nothing of it drawn yet; ``legend``
+        names both runs' settings, above the plots."""
+        self._batches.clear()
+        self._epochs.clear()
+        self._smoothed, self._shown, self.right = None, (0, 0), 0.0
+        for c in self.curves():
+            c.setData([], [])
+        self.panel.legend.setText(legend)
+        self.panel.legend.setVisible(bool(legend))
+
+    def add(self, history, batches_per_epoch: int) -> None:
+        """What ``history`` holds beyond what is drawn."""
+        batches, epochs = self._shown
+        if len(history.steps) > batches:
+            positions, costs = history.positions[batches:], history.costs[batches:]
+            smoothed, self._smoothed = moving_average(costs, smoothing(batches_per_epoch), self._smoothed)
+            self._batches.append(np.asarray(positions, dtype=float), smoothed)
+            self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
+            self.panel._bound(smoothed)
+            self.right = max(self.right, float(positions[-1]))
+        for r in history.epochs[epochs:]:
+            self._epochs.append(r.epoch, r.cost, r.test_cost, r.train_accuracy, r.test_accuracy)
+            self.panel._bound(np.array([r.cost, r.test_cost]))
+            self.right = max(self.right, float(r.epoch))
+        if len(history.epochs) > epochs:
+            x = self._epochs.column(EPOCH)
+            for curve, column in ((self.cost_curve, COST), (self.test_cost_curve, TEST_COST),
+                                  (self.train_accuracy_curve, TRAIN_ACCURACY),
+                                  (self.test_accuracy_curve, TEST_ACCURACY)):
+                curve.setData(x, self._epochs.column(column))
+        self._shown = (len(history.steps), len(history.epochs))
+        self.panel._follow()
+
+    def _row(self, x: float) -> int | None:
+        rows = np.flatnonzero(self._epochs.column(EPOCH) == round(x))
+        return int(rows[-1]) if rows.size else None
+
+    def _tip(self, x: float, columns: tuple[tuple[str, int], ...]) -> str:
+        row = self._row(x)
+        if row is None:
+            return ""
+        return f"B, epoch {round(x)} — " + ", ".join(
+            f"{name} {self._epochs.column(column)[row]:.4f}" for name, column in columns)
+
+    def _cost_tip(self, x: float, y: float = 0.0, data=None) -> str:
+        return self._tip(x, (("cost", COST), ("test cost", TEST_COST)))
+
+    def _accuracy_tip(self, x: float, y: float = 0.0, data=None) -> str:
+        return self._tip(x, (("train accuracy", TRAIN_ACCURACY), ("test accuracy", TEST_ACCURACY)))
