@@ -1,4 +1,4 @@
-"""The command line without a window: ``train``, ``evaluate`` and ``predict``.
+"""The command line without a window: ``train``, ``evaluate``, ``predict`` and ``compare``.
 
 It lives in ``app`` because ``predict`` reads its image files through ``app.images`` (Qt's
 QImageReader: QtGui, never QtWidgets), imported when it runs and only then; ``train`` and
@@ -15,12 +15,13 @@ import time
 import numpy as np
 
 from core.commandline import USER_ERROR, Parser, guarded
+from core.compare import describe, settings, train_together
 from core.config import PRESETS, TrainConfig, preset
-from core.data import load_mnist
+from core.data import DATASETS, load_dataset, reads_digits, title
 from core.errors import ConfigError, UserError
 from core.history import History, record
 from core.metrics import accuracy, confusion_matrix, precision_recall
-from core.model_io import load_model, load_run, save_model
+from core.model_io import check_dataset, dataset_meta, load_model, load_run, save_model, trained_on
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
 from core.train import EpochReport, Trainer
@@ -36,7 +37,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     train = commands.add_parser("train", help="train a network and save it",
-                                description="Train a network on MNIST and save it with the "
+                                description="Train a network on MNIST (or --dataset fashion) "
+                                "and save it with the "
                                 "history of its training. A preset gives every setting; each "
                                 "flag overrides one.")
     train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
@@ -65,7 +67,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                                    "matrix, per-digit precision and recall, and sample "
                                    "predictions of a saved model.")
     evaluate.add_argument("model", metavar="FILE", help="a brain.npz saved by train")
-    _add_data_flags(evaluate)
+    _add_data_flags(evaluate, "the model's own")
 
     predict = commands.add_parser("predict", help="classify the digit in image files",
                                   description="Classify the handwritten digit in each image, "
@@ -83,14 +85,40 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     predict.add_argument("--number", action="store_true",
                          help="read every digit of each image, left to right, as a number: "
                          "'IMAGE: 2026 (0.99 0.97 0.99 0.95)', each digit's probability after it")
+    _add_dataset_flag(predict, "the model's own; another is refused")
+
+    compare = commands.add_parser("compare", help="train two networks side by side",
+                                  description="Train two networks together, step-locked: the "
+                                  "same images in the same order, a batch at a time of the one "
+                                  "behind. Prints their epochs side by side and both test "
+                                  "accuracies.")
+    for which in ("A", "B"):
+        compare.add_argument(f"settings_{which.lower()}", metavar=f"SETTINGS_{which}",
+                             help="a preset, optionally with changes: classic, fast, "
+                             "fast:lr=0.003,batch_size=64 (fields of the train flags, with "
+                             "underscores; layer sizes as sizes=784-100-10)")
+    compare.add_argument("--epochs", type=int, help="epochs for both (default: each preset's own)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of both runs (default: 0)")
+    _add_data_flags(compare)
+    compare.add_argument("--out", nargs=2, metavar=("FILE_A", "FILE_B"),
+                         help="save both networks with their histories")
     return parser
 
 
-def _add_data_flags(parser):
-    parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of "
-                        "IDX files (default: assets/mnist.npz, then ~/.keras/datasets/mnist.npz)")
+def _add_data_flags(parser, dataset_default: str = "mnist"):
+    _add_dataset_flag(parser, dataset_default)
+    parser.add_argument("--data", metavar="PATH", help="the --dataset as a Keras-style .npz or a "
+                        "folder of IDX files (default: MNIST from assets/mnist.npz, then "
+                        "~/.keras/datasets/mnist.npz; Fashion-MNIST from /usr/share/datasets/"
+                        "fashion-mnist, then ~/.keras/datasets/fashion-mnist)")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="use only the first N training and N test images (quick tries)")
+
+
+def _add_dataset_flag(parser, default: str):
+    parser.add_argument("--dataset", choices=tuple(DATASETS),
+                        help="mnist: handwritten digits; fashion: Fashion-MNIST's clothes, shoes "
+                        f"and bags (default: {default})")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -124,10 +152,11 @@ def config_from_args(args) -> TrainConfig:
     return preset(args.preset).replace(**changes)
 
 
-def load_data(args):
+def load_data(args, dataset: str = "mnist"):
+    """The --dataset (else ``dataset``), from --data if given, cut to --limit."""
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
-    data = load_mnist(args.data)
+    data = load_dataset(args.dataset or dataset, args.data)
     return data.limit(args.limit, args.limit) if args.limit else data
 
 
@@ -150,13 +179,18 @@ def train(args) -> int:
                   f"test {report.test_accuracy:.4f}  {report.seconds:.1f} s", flush=True)
         else:
             progress.show(report)
-    meta = {"epochs": trainer.epoch, "test_accuracy": trainer.test_accuracy,
-            "seconds": round(time.perf_counter() - started, 2), "config": config.as_dict(),
-            "dataset": data.source, "train_images": len(data.x_train)}
-    save_model(args.out, net, meta, history)
+    save_model(args.out, net, run_meta(trainer, data, time.perf_counter() - started), history)
     print(f"saved {args.out}, with the history of its training ({len(history)} moments)")
     print(f"test accuracy: {trainer.test_accuracy:.4f}")
     return 0
+
+
+def run_meta(trainer: Trainer, data, seconds: float | None = None) -> dict:
+    """What a model file says of how its network was trained."""
+    return {"epochs": trainer.epoch, "test_accuracy": trainer.test_accuracy,
+            **({"seconds": round(seconds, 2)} if seconds is not None else {}),
+            "config": trainer.config.as_dict(), "dataset": data.source, **dataset_meta(data),
+            "train_images": len(data.x_train)}
 
 
 class ProgressBar:
@@ -189,7 +223,11 @@ class ProgressBar:
 
 def evaluate(args) -> int:
     net, meta, history = load_run(args.model)
-    data = load_data(args)
+    trained, _ = trained_on(meta)
+    data = load_data(args, trained if trained in DATASETS else "mnist")
+    check_dataset(meta, data, args.model,
+                  f"evaluate it with --dataset {trained}" if trained in DATASETS else "")
+    names = data.class_names
     probabilities = net.predict_proba(data.x_test)
     predicted = probabilities.argmax(axis=1)
     labels = data.y_test
@@ -201,21 +239,27 @@ def evaluate(args) -> int:
           f"{net.output.name} with {net.loss.name}{trained}{date}")
     if history is not None:
         print(history_table(history))
-    print(f"evaluated on {len(labels)} test images from {data.source}\n")
-    print("confusion matrix (rows: true digit, columns: predicted digit)")
-    print("      " + "".join(f"{j:>6}" for j in range(10)))
-    for i, row in enumerate(counts):
-        print(f"{i:>6}" + "".join(f"{c:>6}" for c in row))
-    print("\ndigit  precision  recall")
-    for digit in range(10):
-        print(f"{digit:>5}  {precision[digit]:>9.4f}  {recall[digit]:>6.4f}")
+    print(f"evaluated on {len(labels)} test images of {data.title} from {data.source}\n")
+    noun = "digit" if data.digits else "class"
+    rows = list(names) if data.digits else [f"{k} {name}" for k, name in enumerate(names)]
+    width, align = max(6, *(len(row) + 1 for row in rows)), ">" if data.digits else "<"
+    print(f"confusion matrix (rows: true {noun}, columns: predicted {noun}"
+          f"{'' if data.digits else ', numbered as the rows'})")
+    print(" " * width + "".join(f"{j:>6}" for j in range(10)))
+    for row, counted in zip(rows, counts):
+        print(f"{row:{align}{width}}" + "".join(f"{c:>6}" for c in counted))
+    width = max(len(noun), *map(len, names))
+    print(f"\n{noun:{align}{width}}  precision  recall")
+    for k, name in enumerate(names):
+        print(f"{name:{align}{width}}  {precision[k]:>9.4f}  {recall[k]:>6.4f}")
     print("\nsample predictions (the first test images, then the most confident mistakes)")
     wrong = np.flatnonzero(predicted != labels)
     worst = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:3]
     samples = [i for i in range(min(3, len(labels)))] + [int(i) for i in worst]
     print(side_by_side([digit_art(data.x_test[i].reshape(28, 28)) for i in samples],
-                       [f"#{i}: {predicted[i]} " + ("right" if predicted[i] == labels[i] else
-                                                     f"WRONG, is {labels[i]}") for i in samples]))
+                       [f"#{i}: {names[predicted[i]]} " + ("right" if predicted[i] == labels[i] else
+                                                           f"WRONG, is {names[labels[i]]}")
+                        for i in samples]))
     print(f"test accuracy: {accuracy(predicted, labels):.4f}")
     return 0
 
@@ -253,11 +297,22 @@ def side_by_side(pictures: list[list[str]], captions: list[str], gap: int = 3) -
 
 
 def predict(args) -> int:
-    net, _ = load_model(args.model)
+    net, meta = load_model(args.model)
+    trained, names = trained_on(meta)
+    if args.dataset is not None:
+        check_dataset(meta, DATASETS[args.dataset], args.model,
+                      f"it reads {title(trained)}'s classes, without --dataset")
+    digits = reads_digits(names)
+    if args.number and not digits:
+        raise UserError(f"--number reads a number written in digits, but model '{args.model}' "
+                        f"was trained on {title(trained)}, whose classes are not digits")
     failed = 0
     for path in args.images:
         try:
-            x = digits_from_file(path, net.predict_proba) if args.number else digit_from_file(path)
+            if not digits:
+                x = picture_from_file(path)
+            else:
+                x = digits_from_file(path, net.predict_proba) if args.number else digit_from_file(path)
         except UserError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             failed += 1
@@ -266,10 +321,21 @@ def predict(args) -> int:
         read = p.argmax(axis=1)
         if args.number:
             sure = " ".join(f"{q:.2f}" for q in p[np.arange(len(read)), read])
-            print(f"{path}: {''.join(map(str, read))} ({sure})", flush=True)
+            print(f"{path}: {''.join(names[r] for r in read)} ({sure})", flush=True)
         else:
-            print(f"{path}: {read[0]} ({p[0, read[0]]:.2f})", flush=True)
+            print(f"{path}: {names[read[0]]} ({p[0, read[0]]:.2f})", flush=True)
     return USER_ERROR if failed else 0
+
+
+def picture_from_file(path: str) -> np.ndarray:
+    """The thing in the image file at path prepared as Fashion-MNIST's pictures were, as the
+    network's input x (1, 784), or a UserError if it holds only background."""
+    from core.preprocess import prepare_picture
+
+    x = prepare_picture(_grey_levels(path))
+    if x is None:
+        raise UserError(f"nothing in image '{path}': it is all one shade")
+    return x[None]
 
 
 def digit_from_file(path: str) -> np.ndarray:
@@ -304,4 +370,40 @@ def _grey_levels(path: str) -> np.ndarray:
     return read_grey_levels(path)
 
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict}
+# --- compare ----------------------------------------------------------------------------------
+
+
+def compare(args) -> int:
+    common = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs is not None else {})}
+    configs = [settings(args.settings_a, **common), settings(args.settings_b, **common)]
+    data = load_data(args)
+    trainers = [Trainer(data, config) for config in configs]
+    histories = [History(config.architecture, data.y_test) for config in configs]
+    for name, config in zip("AB", configs):
+        print(f"{name}: {describe(config)}, {config.epochs} epochs, seed {config.seed}")
+    print(f"both on the same {len(data.x_train)} images from {data.source}, in the same order\n")
+    print("epoch   A cost  A test   B cost  B test")
+    reports: list[dict[int, EpochReport]] = [{}, {}]
+    shown = 0
+    progress = ProgressBar(sys.stderr)
+    for i, report in train_together(trainers, histories):
+        if not isinstance(report, EpochReport):
+            progress.show(report)
+            continue
+        reports[i][report.epoch] = report
+        while all(shown + 1 in r or t.epoch >= t.config.epochs for r, t in zip(reports, trainers)) \
+                and any(shown + 1 in r for r in reports):
+            shown += 1
+            progress.clear()
+            cells = [f"{r[shown].cost:>7.4f}  {r[shown].test_accuracy:.4f}" if shown in r
+                     else f"{'':>7}  {'':>6}" for r in reports]
+            print(f"{shown:>5}  {cells[0]}  {cells[1]}".rstrip(), flush=True)
+    if args.out:
+        for path, trainer, history in zip(args.out, trainers, histories):
+            save_model(path, trainer.net, run_meta(trainer, data), history)
+        print(f"saved {args.out[0]} and {args.out[1]}")
+    print(f"test accuracy: A {trainers[0].test_accuracy:.4f}  B {trainers[1].test_accuracy:.4f}")
+    return 0
+
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "compare": compare}

@@ -13,7 +13,7 @@ from pathlib import Path
 from core.commandline import USER_ERROR, Parser
 
 APP_NAME = "watch-it-learn"
-COMMANDS = {"train", "evaluate", "predict", "-h", "--help"}  # everything else opens the window
+COMMANDS = {"train", "evaluate", "predict", "compare", "-h", "--help"}  # everything else opens the window
 
 
 def dispatch(argv: list[str] | None = None) -> int:
@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, help="epochs to train for --screenshot and "
                         "--timelapse without --open (default: 1)")
     parser.add_argument("--preset", choices=tuple(PRESETS), help="the preset to start from")
-    parser.add_argument("--data", metavar="PATH", help="MNIST as a Keras-style .npz or a folder of IDX files")
+    parser.add_argument("--dataset", choices=("mnist", "fashion"),
+                        help="mnist: handwritten digits (the default); fashion: Fashion-MNIST's "
+                        "clothes")
+    parser.add_argument("--data", metavar="PATH",
+                        help="the --dataset as a Keras-style .npz or a folder of IDX files")
     parser.add_argument("--limit", type=int, metavar="N", help="use only the first N training and test images")
     parser.add_argument("--thread", action="store_true",
                         help="train on a thread of the window's process instead of a process of its own")
@@ -144,14 +148,25 @@ def main(argv: list[str]) -> int:
         MainWindow,  # after configure(): plots take the theme when made
     )
 
+    # MNIST is read on a thread by the window; another dataset, named by --dataset, is read here
+    # (under a second), until the window reads any dataset by name itself
+    data = None
+    if args.dataset not in (None, "mnist"):
+        from core.data import load_dataset
+        from core.errors import DataError
+        try:
+            data = load_dataset(args.dataset, args.data)
+        except DataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return USER_ERROR
     if offscreen:
         from app.screenshot import take_pictures
         with tempfile.TemporaryDirectory() as folder:  # a picture must not change the user's settings
             settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-            window = MainWindow(settings, args.data, args.limit, process=not args.thread)
+            window = MainWindow(settings, args.data, args.limit, data=data, process=not args.thread)
             window.confirm_discard = False  # nobody is there to answer: the network is in the picture
             return take_pictures(app, window, args)
-    window = MainWindow(QSettings(), args.data, args.limit, process=not args.thread)
+    window = MainWindow(QSettings(), args.data, args.limit, data=data, process=not args.thread)
     if args.preset:
         window.form.preset.setCurrentText(args.preset)
     if args.open:  # once MNIST is there: opening a model makes a trainer on it

@@ -16,6 +16,10 @@ class DataError(UserError):
     """A dataset that is missing, unreadable or of the wrong shape."""
 
 
+class WrongDataset(UserError):
+    """A model given a dataset other than the one it was trained on (Fashion-MNIST's model, MNIST)."""
+
+
 class ModelFileError(UserError):
     """A brain.npz that cannot be read, validated or written."""
 

@@ -7,7 +7,10 @@ Arrays in the file (L weight layers, notation of ``core.network``):
     sizes            int64, (L + 1,)
     hidden, output, loss     0-d unicode strings: the activations and the loss
     meta             0-d unicode string: JSON with the format version, the date, epochs trained,
-                     test accuracy and the training settings
+                     test accuracy and the training settings; ``dataset_name`` and
+                     ``class_names`` (ten short strings) say what the network was trained on
+                     (a file without them is of MNIST, as every file was before they existed),
+                     and ``dataset`` where that data was read from
     history_*        only in format 2: the run's history (batches, epoch reports, moments), as
                      ``core.history`` lays it out
 
@@ -28,7 +31,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from core.config import N_CLASSES, N_INPUTS
-from core.errors import ConfigError, ModelFileError
+from core.data import DATASETS, DIGITS, MAX_CLASS_NAME, Dataset, title
+from core.errors import ConfigError, ModelFileError, WrongDataset
 from core.history import History, holds_history
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, Network
 from core.npzio import read_npz, write_npz_atomically
@@ -87,7 +91,7 @@ def load_run(path) -> tuple[Network, dict, History | None]:
         fail(f"'sizes' must list at least two positive layer sizes, got {sizes.tolist()}")
     sizes = [int(n) for n in sizes]
     if sizes[0] != N_INPUTS or sizes[-1] != N_CLASSES:
-        fail(f"it maps {sizes[0]} inputs to {sizes[-1]} outputs, but MNIST needs "
+        fail(f"it maps {sizes[0]} inputs to {sizes[-1]} outputs, but MNIST's format needs "
              f"{N_INPUTS} to {N_CLASSES}")
     names = {}
     for key, allowed in (("hidden", HIDDEN_ACTIVATIONS), ("output", OUTPUT_ACTIVATIONS), ("loss", tuple(LOSSES))):
@@ -117,6 +121,7 @@ def load_run(path) -> tuple[Network, dict, History | None]:
             fail("its metadata is not valid JSON")
         if not isinstance(meta, dict):
             fail("its metadata is not a JSON object")
+        _trained_on(meta, fail)
     try:
         net = Network(sizes, names["hidden"], names["output"], names["loss"], W, b)
     except ConfigError as exc:
@@ -127,3 +132,61 @@ def load_run(path) -> tuple[Network, dict, History | None]:
                  "the file is cut short")
         return net, meta, None
     return net, meta, History.from_arrays(arrays, net.architecture, where)
+
+
+# --- what a network was trained on ------------------------------------------------------------
+
+
+def dataset_meta(data: Dataset) -> dict:
+    """The entries of a model's metadata that say which dataset it is trained on: merge them into
+    the meta given to ``save_model``."""
+    return {"dataset_name": data.name, "class_names": list(data.class_names)}
+
+
+def trained_on(meta: dict) -> tuple[str, tuple[str, ...]]:
+    """The name of the dataset a loaded model was trained on and its class names: MNIST's for a
+    file that does not say (every file saved before datasets had names)."""
+    def fail(fault: str):
+        raise ModelFileError(f"cannot use the model: {fault}")
+
+    return _trained_on(meta, fail)
+
+
+def _trained_on(meta: dict, fail) -> tuple[str, tuple[str, ...]]:
+    name = meta.get("dataset_name", "mnist")
+    if not (isinstance(name, str) and 0 < len(name) <= MAX_CLASS_NAME and name.isprintable()):
+        fail(f"its metadata's dataset_name must be a short name like 'fashion', got {_shown(name)}")
+    names = meta.get("class_names")
+    if names is None:
+        if name not in DATASETS:
+            fail(f"its metadata names the dataset '{name}' but not its {N_CLASSES} class names")
+        return name, DATASETS[name].class_names
+    if not (isinstance(names, list) and len(names) == N_CLASSES and all(
+            isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME and n.isprintable() for n in names)):
+        fail(f"its metadata's class_names must be a list of {N_CLASSES} names of 1 to "
+             f"{MAX_CLASS_NAME} characters, got {_shown(names)}")
+    return name, tuple(names)
+
+
+def _shown(value, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def check_dataset(meta: dict, data: Dataset, model: str, remedy: str = "") -> None:
+    """WrongDataset in one sentence if the model whose metadata is meta (loaded from ``model``)
+    was trained on a dataset other than data: its answers would be names of other classes.
+    ``remedy`` ends the sentence, after a semicolon (e.g. which flag to give)."""
+    name, class_names = trained_on(meta)
+    if name == data.name and class_names == data.class_names:
+        return
+    if name == data.name:
+        trained = f"the classes {', '.join(class_names)}, not {', '.join(data.class_names)}"
+    else:
+        trained = f"{title(name)}, so it cannot be used on {data.title}"
+    raise WrongDataset(f"model '{model}' was trained on {trained}" + (f"; {remedy}" if remedy else ""))
+
+
+def digits_model(meta: dict) -> bool:
+    """True if the model reads the digits 0-9 (trained on MNIST or a dataset of digits)."""
+    return trained_on(meta)[1] == DIGITS

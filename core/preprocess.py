@@ -189,3 +189,27 @@ def over_contrasting_paper(rgba: np.ndarray) -> np.ndarray:
     paper = 255.0 if dark_strokes else 0.0
     grey = alpha * luminance + (1 - alpha) * paper
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+
+
+# --- a picture of a thing, as Fashion-MNIST's were made -----------------------------------------
+
+
+def prepare_picture(gray: np.ndarray) -> np.ndarray | None:
+    """A picture (H, W) of one thing on a plain background as Fashion-MNIST's product photos
+    were made (Xiao, Rasul and Vollgraf, 2017): the background trimmed, the longer side scaled to
+    SIDE, the shorter one padded to SIDE with the thing in the middle, and the intensities
+    negated, so that a dark shoe on white becomes a light shoe on black. Not a digit's recipe:
+    the thing fills the field and is centred by its box, not its centre of mass. The network's
+    input x (SIDE * SIDE,) float32 in [0, 1], or None if the picture is background only."""
+    ink = ink_from_image(gray)  # background 0, the thing up to 1 (negated if it is darker)
+    if not ink.any():
+        return None
+    rows, cols = ink_box(ink)
+    cropped = ink[rows, cols]  # (h, w)
+    h, w = cropped.shape
+    s = max(h, w) / SIDE  # input pixels per output pixel
+    scaled = area_matrix(h, s) @ cropped @ area_matrix(w, s).T  # (h', h) @ (h, w) @ (w, w') -> (h', w')
+    field = np.zeros((SIDE, SIDE), dtype=np.float32)
+    top, left = (SIDE - scaled.shape[0]) // 2, (SIDE - scaled.shape[1]) // 2
+    field[top:top + scaled.shape[0], left:left + scaled.shape[1]] = np.clip(scaled, 0.0, 1.0)
+    return _read_only(field.reshape(-1))

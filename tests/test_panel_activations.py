@@ -322,3 +322,19 @@ def test_unbounded_bars_have_a_round_range_that_holds_still_while_values_move(qt
         tops.append(high)
         assert low <= 0.0 and high >= largest
     assert tops[0] == tops[1] == tops[2] < tops[3]  # 2 holds 1.62 to 1.9; 2.3 needs 2.5
+
+
+def test_class_names_replace_the_digits_in_the_answer_and_the_true_label(panel):
+    """A network of Fashion-MNIST: the headline, the top three and the true label say names; the
+    output axis numbers the classes (ten words would overlap)."""
+    from core.data import DATASETS
+
+    names = DATASETS["fashion"].class_names
+    panel.set_dataset(images(4), np.full(4, 3, dtype=np.uint8))
+    panel.show_snapshot(always_predicting(7))
+    panel.set_class_names(names)
+    assert panel.predicted_label.text() == "predicted Sneaker"
+    assert panel.top_label.text().startswith("Sneaker ")
+    assert panel.true_label.text() == "true Dress"
+    ticks = panel.layers[-1].plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == [str(d) for d in range(10)]

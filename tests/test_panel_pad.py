@@ -430,3 +430,18 @@ def test_the_pad_says_a_guess_and_an_unsure_answer_as_such(panel, qtbot, trained
     sure = not reading.unsure
     assert ("bold" in panel.digit_label.styleSheet()) == sure
     assert panel.probability_label.text().startswith("unsure, ") != sure
+
+
+def test_the_pad_says_it_reads_digits_for_a_network_of_another_dataset(panel, qtbot):
+    """Trained on Fashion-MNIST, the network is not asked to read a drawn digit: the pad says so
+    in one sentence instead of guessing, and reads again once the classes are digits."""
+    from core.data import DATASETS, DIGITS
+
+    panel.show_snapshot(snapshot_of())
+    panel.set_class_names(DATASETS["fashion"].class_names, "Fashion-MNIST")
+    draw(qtbot, panel, SEVEN)
+    assert_no_prediction(panel)
+    assert panel.hint_label.text() == "The pad reads digits; this network was trained on Fashion-MNIST."
+    assert panel.not_digits == panel.hint_label.text()
+    panel.set_class_names(DIGITS)
+    assert panel.not_digits is None and panel.digit_label.text() != ""

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.panels import readout
+from core.data import DIGITS, reads_digits
 from core.inspect import SIDE
 from core.train import Snapshot
 
@@ -190,6 +191,7 @@ class ActivationsPanel(QWidget):
         self._snapshot: Snapshot | None = None
         self._input: np.ndarray | None = None  # (784,), the digit shown
         self._label: int | None = None  # its true digit, if known
+        self._names: tuple[str, ...] = DIGITS  # the output classes' names
         self._architecture = None
         self.layers: list[LayerBars] = []  # the bars of layers 1..L
         self._selection: tuple[int | None, int | None] = (None, None)
@@ -276,7 +278,7 @@ class ActivationsPanel(QWidget):
         n = snapshot.sizes[L]
         plot = self.bar_view.addPlot(row=0, col=1 if L > 1 else 0, rowspan=max(L - 1, 1))
         style_plot(plot, f"output ({snapshot.output})")
-        plot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(n)]])
+        plot.getAxis("bottom").setTicks(self._output_ticks(n))
         # The bars' box, not the plot: a plot's own minimum would override that of its title.
         plot.getViewBox().setMinimumWidth(OUTPUT_BAR_PX * n)  # every output bar, never cut off
         self.layers.append(LayerBars(plot, n, snapshot.output))
@@ -318,8 +320,24 @@ class ActivationsPanel(QWidget):
         self._input = x
         self._label = label
         self.image.setImage(x.reshape(SIDE, SIDE), levels=(0.0, 1.0))
-        self.true_label.setText("" if label is None else f"true {label}")
+        self.true_label.setText("" if label is None else f"true {self._names[label]}")
         self._redraw()
+
+    def set_class_names(self, names) -> None:
+        """The names of the output classes (default: the digits), for the answer, the true label
+        and the output bars; for a network trained on another dataset."""
+        self._names = tuple(names)
+        if self._label is not None:
+            self.true_label.setText(f"true {self._names[self._label]}")
+        if self.layers:
+            self.layers[-1].plot.getAxis("bottom").setTicks(self._output_ticks(self.layers[-1].n))
+        self._redraw()
+
+    def _output_ticks(self, n: int) -> list:
+        """Digits under their bars; other classes by number (ten words would overlap), named in
+        the answer above."""
+        digits = reads_digits(self._names)
+        return [[(d, self._names[d] if digits else str(d)) for d in range(n)]]
 
     def set_selection(self, layer: int | None, neuron: int | None) -> None:
         """Mark neuron ``neuron`` of ``layer`` (1-based; L is the output); None, None clears."""
@@ -357,7 +375,7 @@ class ActivationsPanel(QWidget):
             self._set_label(self.top_label, "", TOP_STYLE)
             self._colour_true_label(None)
             return
-        reading = readout.read(output, self._snapshot.step, self._snapshot.epoch)
+        reading = readout.read(output, self._snapshot.step, self._snapshot.epoch, self._names)
         self.layers[-1].mark(reading.digit)
         self._set_label(self.predicted_label, reading.headline,
                         HEADLINE_STYLE[reading.trained and not reading.unsure].format(reading.colour))

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 from app import theme
 from app.panels import readout
 from core import diagram
+from core.data import DIGITS
 from core.inspect import SIDE
 from core.train import Snapshot
 
@@ -99,6 +100,7 @@ class DiagramPanel(QWidget):
         self._snapshot: Snapshot | None = None
         self._input: np.ndarray | None = None
         self._label: int | None = None
+        self._names: tuple[str, ...] = DIGITS  # the output classes' names
         self._activations: list[np.ndarray] | None = None  # a[0..L] (1-D each) for the input
         self._selection: tuple[int | None, int | None] = (None, None)
         self._valid_selection: tuple[int | None, int | None] = (None, None)  # of this architecture
@@ -186,12 +188,19 @@ class DiagramPanel(QWidget):
         self._forward()
         self._refresh()
 
+    def set_class_names(self, names) -> None:
+        """The output classes' names (default: the digits), for the caption under the input; the
+        output column keeps its numbers (a word beside each circle would not fit)."""
+        self._names = tuple(names)
+        if self._label is not None:
+            self.caption.setText(f"true {self._names[self._label]}")
+
     def show_input(self, x: np.ndarray, label: int | None = None) -> None:
         """Draw the diagram for this input (784,) in [0, 1]; ``label`` is its digit, if known."""
         self._input = x
         self._label = label
         self.image.setImage(x.reshape(SIDE, SIDE), levels=(0.0, 1.0))
-        self.caption.setText("" if label is None else f"true {label}")
+        self.caption.setText("" if label is None else f"true {self._names[label]}")
         self._forward()
         self._refresh()
 

@@ -239,6 +239,7 @@ class EvaluationPanel(QWidget):
         self._x_test: np.ndarray | None = None
         self._evaluation: Evaluation | None = None
         self._cell: tuple[int, int] | None = None
+        self._names: tuple[str, ...] = tuple(str(d) for d in range(DIGITS))  # the classes' names
         self._indices = np.empty(0, dtype=np.intp)
         self._diagonal = np.eye(DIGITS, dtype=bool)
         self._columns, self._rows = 12, 4  # until the view has a size
@@ -381,6 +382,18 @@ class EvaluationPanel(QWidget):
 
     # --- what the window calls --------------------------------------------------------------
 
+    def set_class_names(self, names) -> None:
+        """The classes' names (default: the digits): the true classes along the matrix's side
+        and the gallery's captions say them; the answers along its foot are numbered when they
+        are not digits (ten words would overlap)."""
+        self._names = tuple(names)
+        digits = self._names == tuple(str(d) for d in range(DIGITS))
+        for side, shown in (("left", self._names),
+                            ("bottom", self._names if digits else [str(d) for d in range(DIGITS)])):
+            rate = [(RATES_AT + 0.5, "precision")] if side == "left" else []
+            self.matrix_plot.getAxis(side).setTicks([[(d + 0.5, s) for d, s in enumerate(shown)] + rate, []])
+        self._show_gallery()
+
     def set_images(self, x_test: np.ndarray) -> None:
         """The test images (N, 784) that the evaluations' indices point into."""
         self._x_test = x_test
@@ -521,7 +534,8 @@ class EvaluationPanel(QWidget):
                 self._mistake_frames[n].setVisible(False)
                 continue
             wrong = bool(true[n] != predicted[n])
-            _set_caption(label, f"{true[n]}→{predicted[n]}" if wrong else f"{true[n]}",
+            names = self._names
+            _set_caption(label, f"{names[true[n]]}→{names[predicted[n]]}" if wrong else names[true[n]],
                          theme.TEST if wrong else theme.MUTED)
             if confidence:
                 _set_caption(certainty, f"{sure[n]:.0%}", theme.TEST if wrong else theme.MUTED)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from app import theme
 from app.panels import readout
 from app.panels.activations import LayerBars, SquareView, fit_to_scene, style_plot
+from core.data import reads_digits
 from core.errors import UserError
 from core.inspect import SIDE
 from core.photo import NotADigit, read_number
@@ -425,6 +426,7 @@ class PadPanel(QWidget):
         super().__init__(parent)
         self._snapshot: Snapshot | None = None
         self._network = None  # the snapshot's forward-only Network, made once per snapshot
+        self._not_digits: str | None = None  # said instead of a reading, for a network of no digits
         self._stages: Stages | None = None
         self._digits: tuple[Stages, ...] = ()  # every digit read, left to right; _stages is the first
         self._picture_digits: tuple[Stages, ...] = ()  # an opened picture's, while it is shown
@@ -715,11 +717,30 @@ class PadPanel(QWidget):
         self.undo_button.setEnabled(not self.canvas.is_empty())
         self.clear_button.setEnabled(not self.canvas.is_empty())
 
+    def set_class_names(self, names, dataset: str = "MNIST") -> None:
+        """The classes of the network's outputs and the name of its dataset. The pad reads
+        digits: for classes that are not the digits 0-9 it says so instead of guessing."""
+        self._not_digits = None if reads_digits(names) else \
+            f"The pad reads digits; this network was trained on {dataset}."
+        self._show_prediction()
+
+    @property
+    def not_digits(self) -> str | None:
+        """What the pad says instead of a reading, or None when it reads digits."""
+        return self._not_digits
+
     def _show_prediction(self) -> None:
         x = self._input
         self.image.setImage(np.zeros((SIDE, SIDE), np.float32) if x is None else x.reshape(SIDE, SIDE),
                             levels=(0.0, 1.0))
         outputs = None
+        if self._not_digits is not None:  # no guessing: a drawn 7 is no Sneaker
+            self.bars.show_values(np.zeros(10, np.float32))
+            self.bars.mark(None)
+            for label in (self.digit_label, self.probability_label, self.runner_up_label):
+                label.setText("")
+            self.hint_label.setText(self._not_digits)
+            return
         if x is not None and self._network is not None:
             with np.errstate(over="ignore", invalid="ignore"):  # near divergence: show, don't warn
                 outputs = self._network.predict_proba(x[None, :])[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import theme
+from core.data import DIGITS
 
 TOP = 3  # the outputs named: the answer and the two the network would give next
 # Below this top output the answer is marked unsure. Measured on the 10,000 MNIST test digits
@@ -31,11 +32,13 @@ UNSURE_BELOW = 0.7
 class Reading:
     """One digit's outputs read: ``digits`` the TOP likeliest, likeliest first, ``values``
     their outputs; ``trained`` False before any step of training; ``unsure`` when a trained
-    network's top output is below UNSURE_BELOW."""
+    network's top output is below UNSURE_BELOW; ``names`` the classes' names, the digits for
+    MNIST (Fashion-MNIST's are words: "predicted Sneaker")."""
     digits: tuple[int, ...]
     values: tuple[float, ...]
     trained: bool
     unsure: bool
+    names: tuple[str, ...] = DIGITS
 
     @property
     def digit(self) -> int:
@@ -45,12 +48,12 @@ class Reading:
     @property
     def headline(self) -> str:
         """The answer in a few words: "predicted 4", "unsure: 4 or 9?", "untrained guess: 4"."""
+        named = [self.names[d] for d in self.digits]
         if not self.trained:
-            return f"untrained guess: {self.digit}"
+            return f"untrained guess: {named[0]}"
         if self.unsure:
-            return f"unsure: {self.digit} or {self.digits[1]}?" if len(self.digits) > 1 \
-                else f"unsure: {self.digit}?"
-        return f"predicted {self.digit}"
+            return f"unsure: {named[0]} or {named[1]}?" if len(named) > 1 else f"unsure: {named[0]}?"
+        return f"predicted {named[0]}"
 
     @property
     def colour(self) -> str:
@@ -60,18 +63,18 @@ class Reading:
     @property
     def top_line(self) -> str:
         """The TOP outputs as "4 0.52 · 9 0.31 · 7 0.08"."""
-        return " · ".join(f"{d} {v:.2f}" for d, v in zip(self.digits, self.values))
+        return " · ".join(f"{self.names[d]} {v:.2f}" for d, v in zip(self.digits, self.values))
 
 
-def read(outputs: np.ndarray, step: int, epoch: int) -> Reading:
+def read(outputs: np.ndarray, step: int, epoch: int, names: tuple[str, ...] = DIGITS) -> Reading:
     """Read the output layer ``outputs`` (K,) of a network trained for ``step`` batches and
-    ``epoch`` epochs (a Snapshot's ``.step`` and ``.epoch``)."""
+    ``epoch`` epochs (a Snapshot's ``.step`` and ``.epoch``) whose classes are ``names``."""
     outputs = np.asarray(outputs)
     top = np.argsort(-outputs, kind="stable")[:TOP]  # ties: the smaller digit first
     values = tuple(float(v) for v in outputs[top])
     trained = step > 0 or epoch > 0
     return Reading(tuple(int(d) for d in top), values, trained,
-                   trained and values[0] < UNSURE_BELOW)
+                   trained and values[0] < UNSURE_BELOW, tuple(names))
 
 
 def _measure() -> None:
