@@ -131,3 +131,15 @@ def test_the_compare_loop_yields_every_report_of_both(small_mnist):
     assert sum(1 for i, r in reports if i == 0 and isinstance(r, EpochReport)) == 2
     assert sum(1 for i, r in reports if i == 1 and isinstance(r, EpochReport)) == 3
     assert (a.epoch, b.epoch) == (2, 3)
+
+
+def test_the_command_line_trains_the_same_run_twice_bit_for_bit(tmp_path, capsys):
+    from core.model_io import load_run
+    paths = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    for path in paths:
+        assert cli.main(["train", "--preset", "fast", "--epochs", "1", "--limit", "1000",
+                         "--seed", "3", "--out", str(path)]) == 0
+    (net_a, _, h_a), (net_b, _, h_b) = (load_run(p) for p in paths)
+    assert all(w.tobytes() == v.tobytes() for w, v in zip(net_a.W + net_a.b, net_b.W + net_b.b))
+    for m, n in zip(h_a.moments, h_b.moments):
+        assert all(w.tobytes() == v.tobytes() for w, v in zip(m.W, n.W))

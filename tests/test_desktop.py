@@ -393,7 +393,8 @@ def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypat
     """Each action with a shortcut (dialogs answered with Cancel), pressed with the focus in a
     number field and in the layers field, is triggered; the field keeps its text. (Not the
     pad's Undo: in a field, Ctrl+Z undoes the typing; nor the pad's Esc, which is the pad's
-    only while it has the focus.)"""
+    only while it has the focus; nor Side by side, which sets the form to classic: it is pressed
+    once, alone, at the end.)"""
     import app.timelapse
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
@@ -401,7 +402,8 @@ def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypat
     widget = getattr(window.form, field)
     text = widget.text()
     actions = [a for a in window.findChildren(type(window.train_action))
-               if not a.shortcut().isEmpty() and a not in (window.quit_action, window.pause_action)
+               if not a.shortcut().isEmpty()
+               and a not in (window.quit_action, window.pause_action, window.side_by_side_action)
                and a.shortcut() != QKeySequence.Undo
                and a.shortcutContext() in (Qt.WindowShortcut, Qt.ApplicationShortcut)]  # not a panel's own
     assert len(actions) >= 15
@@ -424,6 +426,12 @@ def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypat
         with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
             window.stop()
     assert widget.text() == text
+    fired = []
+    window.side_by_side_action.triggered.connect(lambda *_: fired.append(True))
+    combo = window.side_by_side_action.shortcut()[0]
+    press(qtbot, widget, combo.key(), combo.keyboardModifiers())
+    assert fired and window.comparison is not None
+    window._stop_and_wait()
 
 
 def test_a_preset_for_other_epochs_is_still_that_preset(window):

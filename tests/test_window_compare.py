@@ -173,3 +173,31 @@ def test_reset_keeps_the_seeds_initial_weights_and_restart_repeats_a_run(qtbot, 
     with qtbot.waitSignal(window.run_ended, timeout=WAIT_MS):
         window.train()
     assert all(a.tobytes() == b.tobytes() for a, b in zip(trained.W, window.run.live.W))
+
+
+def test_a_saved_run_is_compared_and_trains_on_with_the_first(qtbot, window, tmp_path):
+    """Compare with ▸ A saved run: the file's history is the second run's (its curves drawn at
+    once), and Train trains it on beside the first."""
+    from app import cli
+    path = tmp_path / "classic.npz"
+    assert cli.main(["train", "--preset", "classic", "--epochs", "1", "--limit", "1000",
+                     "--out", str(path)]) == 0
+    window.form.preset.setCurrentText("fast")
+    assert window.compare_with_file(str(path))
+    b = window.comparison.run
+    assert len(b.history.epochs) == 1 and window.cost.other._epochs.size == 1
+    assert window.comparison.name == "classic.npz" and "B: classic.npz" in window.cost.legend.text()
+    window.form.epochs.setValue(1)
+    train_both(qtbot, window, window.train)
+    assert len(b.history.epochs) == 2 and b.epochs_done == 2
+    window.stop_comparing()
+    assert window.comparison is None and window.cost.legend.isHidden()
+
+
+def test_a_damaged_file_is_refused_as_a_comparison_in_one_sentence(window, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    errors = []
+    window.show_error = errors.append
+    assert not window.compare_with_file(str(bad))
+    assert len(errors) == 1 and "bad.npz" in errors[0] and window.comparison is None
