@@ -694,7 +694,8 @@ class MainWindow(QMainWindow, ProbingWindow):
         h = self.run.history
         batches, epochs = self._cost_drawn
         if len(h.steps) > batches:
-            self.cost.add_batches(h.positions[batches:], h.costs[batches:], self.run.batches_per_epoch)
+            self.cost.add_batches(h.positions[batches:], h.costs[batches:], self.run.batches_per_epoch,
+                                  h.lrs[batches:])
         for report in h.epochs[epochs:]:
             self.cost.add_epoch(report)
         self._cost_drawn = (len(h.steps), len(h.epochs))

@@ -209,3 +209,21 @@ def test_the_ranges_hold_everything_and_move_only_at_round_numbers(panel):
     panel.reset()
     panel.add_batches(np.arange(1, 11) / BATCHES, np.full(10, 3.0), BATCHES)
     assert ranges()[0][1] < 1.1 and ranges()[1][1] >= np.log10(3.0)  # following again
+
+
+def test_the_learning_rate_is_drawn_by_its_turns_on_a_log_axis(panel):
+    """A rate decayed per epoch is kept as one point an epoch (and the newest batch); a rate
+    that changes every batch keeps every change of more than 1%."""
+    positions = np.arange(1, 301) / 100
+    lrs = 1e-3 * 0.5 ** np.floor((np.arange(300)) / 100)  # halved every 100 batches
+    panel.add_batches(positions[:150], np.ones(150), 100, lrs[:150])
+    panel.add_batches(positions[150:], np.ones(150), 100, lrs[150:])
+    x, y = panel.lr_curve.getData()
+    np.testing.assert_allclose(x, [0.01, 1.01, 2.01, 3.0])
+    np.testing.assert_allclose(10 ** y, [1e-3, 5e-4, 2.5e-4, 2.5e-4])
+    panel.reset()
+    cosine = 1e-3 * (1 + np.cos(np.pi * np.arange(100) / 100)) / 2 + 1e-6
+    panel.add_batches(np.arange(1, 101) / 100, np.ones(100), 100, cosine)
+    x, y = panel.lr_curve.getData()
+    assert 20 < len(x) < 100 and np.all(np.diff(y) < 0)
+    assert panel.cost_plot.getAxis("right").logMode

@@ -92,6 +92,21 @@ class LogAxis(pg.AxisItem):
         return labels
 
 
+class RateAxis(LogAxis):
+    """The learning rate's log axis: 1, 2 and 5 times a power of ten, written short (5e-4),
+    so that they fit a narrow axis."""
+
+    def logTickStrings(self, values, scale, spacing):
+        numbers = 10 ** np.asarray(values, dtype=float) * scale
+        return [_short(v) if _is_round(v) else "" for v in numbers]
+
+
+def _short(v: float) -> str:
+    exponent = math.floor(math.log10(v) + 1e-9)
+    mantissa = round(v / 10 ** exponent)
+    return f"{mantissa}e{exponent}" if not 0 <= exponent <= 2 else f"{v:g}"
+
+
 def _is_round(v: float) -> bool:
     """Is v 1, 2 or 5 times a power of ten?"""
     if not v > 0:
@@ -101,6 +116,8 @@ def _is_round(v: float) -> bool:
 
 
 KEY_HEIGHT = 16  # pixels of the one-line key above each plot
+LR_AXIS_WIDTH = 38  # pixels of the learning rate's axis on the right
+LR_TURN = np.log10(1.01)  # a change of the learning rate kept as a turn of its line: 1%
 
 # The columns of the per-epoch buffer.
 EPOCH, COST, TEST_COST, TRAIN_ACCURACY, TEST_ACCURACY = range(5)
@@ -122,6 +139,8 @@ class CostPanel(QWidget):
         super().__init__(parent)
         self._batches = Columns(2, capacity=4096)  # x in epochs, smoothed cost
         self._epochs = Columns(5, capacity=64)
+        self._lrs = Columns(2, capacity=256)  # x in epochs, log10 of the learning rate: its turns only
+        self._tail = False  # is the last of _lrs the newest batch's, kept only to reach the present?
         self._smoothed: float | None = None  # the moving average after the last batch
         self._following = True  # the ranges follow the data (until the user zooms or pans)
         self._cost_bounds = (math.inf, -math.inf)  # the least and largest cost shown
@@ -140,9 +159,11 @@ class CostPanel(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.graphics)
 
-        self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": LogAxis("left")})
+        self.cost_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": LogAxis("left"),
+                                                                         "right": RateAxis("right")})
         self.accuracy_plot = self.graphics.addPlot(row=1, col=0)
         self._style_plots()
+        self._add_lr_axis()
         self._add_cost_curves()
         self._add_accuracy_curves()
         self.cursors = []
@@ -161,6 +182,9 @@ class CostPanel(QWidget):
         """Forget everything shown: a new training run starts."""
         self._batches.clear()
         self._epochs.clear()
+        self._lrs.clear()
+        self._tail = False
+        self.lr_curve.setData([], [])
         self._smoothed = None
         self._following, self._cost_bounds, self._ranges = True, (math.inf, -math.inf), None
         for curve in self._epoch_curves():
@@ -174,11 +198,15 @@ class CostPanel(QWidget):
             plot.getViewBox().setToolTip("")
             plot.enableAutoRange()  # the user may have zoomed into the last run
 
-    def add_batches(self, positions: np.ndarray, costs: np.ndarray, batches_per_epoch: int) -> None:
+    def add_batches(self, positions: np.ndarray, costs: np.ndarray, batches_per_epoch: int,
+                    lrs: np.ndarray | None = None) -> None:
         """Append the batches trained since the last call: their points of training in epochs
-        (``core.history.position_of``) and their costs."""
+        (``core.history.position_of``), their costs, and the learning rates they were trained
+        with (drawn on the cost plot's right axis)."""
         if len(positions) == 0:
             return
+        if lrs is not None:
+            self._add_lrs(np.asarray(positions, dtype=float), np.asarray(lrs, dtype=float))
         smoothed, self._smoothed = moving_average(costs, smoothing(batches_per_epoch), self._smoothed)
         self._batches.append(np.asarray(positions, dtype=float), smoothed)
         self.batch_curve.setData(self._batches.column(0), self._batches.column(1))
@@ -188,7 +216,7 @@ class CostPanel(QWidget):
     def show_history(self, history, batches_per_epoch: int) -> None:
         """Everything a ``core.history.History`` recorded, at once (an opened model)."""
         self.reset()
-        self.add_batches(history.positions, history.costs, batches_per_epoch)
+        self.add_batches(history.positions, history.costs, batches_per_epoch, history.lrs)
         for report in history.epochs:
             self.add_epoch(report)
 
@@ -306,6 +334,51 @@ class CostPanel(QWidget):
         self.cost_plot.getAxis("left").setWidth(56)  # equal widths keep the two x axes aligned
         self.accuracy_plot.getAxis("left").setWidth(56)
 
+    def _add_lr_axis(self) -> None:
+        """The learning rate on a log axis on the right of the cost plot, in a view box of its
+        own that shares the x axis (the accuracy plot gets an empty axis as wide, so the two x
+        axes stay aligned)."""
+        self.lr_view = pg.ViewBox()
+        self.lr_view.setMouseEnabled(x=False, y=False)
+        self.cost_plot.showAxis("right")
+        right = self.cost_plot.getAxis("right")
+        right.setLogMode(True)
+        right.enableAutoSIPrefix(False)
+        right.setPen(theme.MUTED)
+        right.setTextPen(theme.MUTED)
+        right.linkToView(self.lr_view)
+        self.cost_plot.scene().addItem(self.lr_view)
+        self.lr_view.setXLink(self.cost_plot)
+        self.lr_view.enableAutoRange(axis="y")
+        self.cost_plot.getViewBox().sigResized.connect(
+            lambda *_: self.lr_view.setGeometry(self.cost_plot.getViewBox().sceneBoundingRect()))
+        self.accuracy_plot.showAxis("right")
+        self.accuracy_plot.getAxis("right").setStyle(showValues=False)
+        self.accuracy_plot.getAxis("right").setPen(theme.BACKGROUND)
+        for plot in (self.cost_plot, self.accuracy_plot):
+            plot.getAxis("right").setWidth(LR_AXIS_WIDTH)
+        self.lr_curve = pg.PlotDataItem(pen=pg.mkPen(theme.MUTED, width=1, style=Qt.DashLine))
+        self.lr_view.addItem(self.lr_curve)
+
+    def _add_lrs(self, positions: np.ndarray, lrs: np.ndarray) -> None:
+        """Keep the learning rate's turns: a point where it changes by more than a part in a
+        hundred from the last kept (a step schedule keeps one an epoch, not one a batch), and
+        the newest batch, so the line reaches the present."""
+        logs = np.log10(np.maximum(lrs, 1e-30))
+        if self._lrs.size and self._tail:  # the newest point was only a placeholder for the present
+            self._lrs.size -= 1
+        last = self._lrs.column(1)[-1] if self._lrs.size else None
+        keep = []
+        for i, value in enumerate(logs.tolist()):
+            if last is None or abs(value - last) > LR_TURN:
+                keep.append(i)
+                last = value
+        self._lrs.append(positions[keep], logs[keep])
+        self._tail = not keep or keep[-1] != len(logs) - 1
+        if self._tail:
+            self._lrs.append(positions[-1], logs[-1])
+        self.lr_curve.setData(self._lrs.column(0), self._lrs.column(1))
+
     def _add_cost_curves(self) -> None:
         light = pg.mkColor(theme.COST)
         light.setAlpha(110)
@@ -322,7 +395,8 @@ class CostPanel(QWidget):
         # The key is the title, one line above the plot: a legend inside it hid the curves of a
         # short panel (the cost dock of a 1280x720 screen is about 190 pixels tall).
         self.cost_plot.setTitle(key_html((theme.COST, "━", "train cost"), (theme.TEST, "╍", "test cost"),
-                                     (light.name(), "─", "batch cost (smoothed)")), size="8pt")
+                                     (light.name(), "─", "batches"), (theme.MUTED, "╌", "lr")),
+                           size="8pt")  # short: a title wider than the plot widens the plot past the dock
 
     def _add_accuracy_curves(self) -> None:
         self.train_accuracy_curve = self._epoch_curve(self.accuracy_plot, theme.TRAIN, "train",
