@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.augment import Augmentation
 from core.network import Network
 from core.train import Snapshot
 
@@ -33,6 +34,7 @@ DEFAULT_PROBES = (3, 2, 1, 4, 0, 11, 18, 340, 217, 810, 403, 359)
 MAX_TAUGHT = 50  # drawings a run may be taught
 COPIES = 8  # shifted and rotated copies of each taught drawing, beside the drawing itself
 SIDE = 28
+TEACHING = Augmentation(shift=1.5, rotation=10.0)  # how a taught drawing's copies are moved
 
 
 @dataclass(frozen=True, eq=False)  # two probes are the same only if they are one object
@@ -85,29 +87,11 @@ def settled(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def teaching_copies(image: np.ndarray, rng: np.random.Generator, copies: int = COPIES) -> np.ndarray:
     """(1 + copies, 784) float32: the drawing and ``copies`` of it shifted by up to 1.5 pixels and
-    turned by up to 10 degrees each way about the centre (bilinear; ink beyond the frame is lost)."""
-    x = np.array(image, dtype=np.float32).reshape(SIDE, SIDE)
-    theta = np.radians(rng.uniform(-10.0, 10.0, copies))[:, None, None]  # (n, 1, 1)
-    dx, dy = (rng.uniform(-1.5, 1.5, (2, copies)))[:, :, None, None]
-    rows, cols = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64) - (SIDE - 1) / 2  # about the centre
-    # Each output pixel samples the drawing where the inverse motion takes it: (n, 28, 28) each.
-    cos, sin = np.cos(theta), np.sin(theta)
-    src_c = cos * cols + sin * rows + (SIDE - 1) / 2 - dx
-    src_r = -sin * cols + cos * rows + (SIDE - 1) / 2 - dy
-    moved = _bilinear(x, src_r, src_c).reshape(copies, SIDE * SIDE)
-    return np.concatenate([x.reshape(1, -1), moved]).astype(np.float32)
-
-
-def _bilinear(image: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``image`` (28, 28) sampled at the points (r, c) of any shape, 0 outside the frame."""
-    padded = np.pad(image, 1)  # a ring of zeros: points just outside blend towards 0
-    r, c = np.clip(r + 1, 0, SIDE), np.clip(c + 1, 0, SIDE)  # beyond the ring: 0 as well
-    r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
-    r1, c1 = np.minimum(r0 + 1, SIDE + 1), np.minimum(c0 + 1, SIDE + 1)
-    fr, fc = r - r0, c - c0
-    top = padded[r0, c0] * (1 - fc) + padded[r0, c1] * fc
-    bottom = padded[r1, c0] * (1 - fc) + padded[r1, c1] * fc
-    return top * (1 - fr) + bottom * fr
+    turned by up to 10 degrees each way about the centre (``core.augment``; ink beyond the frame
+    is lost)."""
+    x = np.array(image, dtype=np.float32).reshape(1, SIDE * SIDE)
+    moved = TEACHING(np.repeat(x, copies, axis=0), rng)
+    return np.concatenate([x, moved]).astype(np.float32)
 
 
 def taught_set(taught: tuple[Probe, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:

@@ -1,0 +1,101 @@
+"""What the network is fed: a strip of a few training images, each above its augmented copy
+(``core.augment``), with a caption naming the augmentation. The top row is the digit as stored,
+the bottom row what one training batch would make of it, so a person sees how far the
+transforms go.
+
+The panel draws what it is given (``show_images``); the augmentation itself runs in ``core``,
+on k images only (k = 8: well under a millisecond). Painted with QPainter, as the probe strip.
+Its method is not called ``show``: that is QWidget's own.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app import theme
+from core.augment import Augmentation
+
+SIDE = 28  # pixels of an MNIST image
+K = 8  # images in the strip
+GAP = 4  # pixels between tiles
+NONE_CAPTION = "No augmentation: the network sees the images as they are."
+
+
+def caption_of(augmentation: Augmentation | None) -> str:
+    """The augmentation in words, its non-zero ranges only."""
+    if augmentation is None or augmentation.identity:
+        return NONE_CAPTION
+    a = augmentation
+    parts = [f"shift ±{a.shift:g} px" if a.shift else "", f"rotation ±{a.rotation:g}°" if a.rotation else "",
+             f"scale ±{a.scale:.0%}" if a.scale else "", f"shear ±{a.shear:g}" if a.shear else "",
+             f"elastic α {a.elastic_alpha:g} px, σ {a.elastic_sigma:g} px" if a.elastic_alpha else ""]
+    return "Top: training images as stored; below: as the network is fed them (" + \
+        ", ".join(p for p in parts if p) + ", drawn anew for every image of every batch)."
+
+
+def _tile(image: np.ndarray) -> QImage:
+    """A 28x28 picture, white ink on black as the network sees it."""
+    pixels = np.ascontiguousarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(SIDE, SIDE))
+    return QImage(pixels.data, SIDE, SIDE, SIDE, QImage.Format_Grayscale8).copy()
+
+
+class _Tiles(QWidget):
+    """Two rows of k tiles: originals above, augmented copies below."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.rows: tuple[list[QImage], list[QImage]] = ([], [])
+        self.setMinimumSize(K * (SIDE + GAP), 2 * (SIDE + GAP))
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+
+    def set_rows(self, top: np.ndarray, bottom: np.ndarray) -> None:
+        self.rows = ([_tile(x) for x in top], [_tile(x) for x in bottom])
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(K * (2 * SIDE + GAP), 2 * (2 * SIDE + GAP))
+
+    def tile_rect(self, row: int, i: int) -> QRect:
+        k = max(len(self.rows[0]), 1)
+        side = max(1, min((self.width() - GAP * (k - 1)) // k, (self.height() - GAP) // 2))
+        return QRect(i * (side + GAP), row * (side + GAP), side, side)
+
+    def paintEvent(self, _) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(theme.BACKGROUND))
+        for row, tiles in enumerate(self.rows):
+            for i, tile in enumerate(tiles):
+                p.drawImage(self.tile_rect(row, i), tile)  # nearest pixels: the network's own
+
+
+class AugmentedStrip(QWidget):
+    """``show_images(images, augmentation, rng_seed)`` draws k training images and their
+    augmented copies; ``originals`` and ``augmented`` (k, 784) hold what is shown."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.originals = np.zeros((0, SIDE * SIDE), np.float32)
+        self.augmented = self.originals
+        self.tiles = _Tiles()
+        self.caption = QLabel(NONE_CAPTION)
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet(f"color: {theme.MUTED};")
+        column = QVBoxLayout(self)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.tiles)
+        column.addWidget(self.caption)
+
+    def show_images(self, images: np.ndarray, augmentation: Augmentation | None, rng_seed: int = 0) -> None:
+        """Draw ``images`` (k, 784) in [0, 1] above themselves augmented by ``augmentation``
+        with a generator seeded by ``rng_seed`` (the same seed, the same picture); without an
+        augmentation the bottom row repeats the top one."""
+        originals = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)[:K]
+        if augmentation is None:
+            augmented = originals
+        else:
+            augmented = augmentation(originals, np.random.default_rng(rng_seed))
+        self.originals, self.augmented = originals, augmented
+        self.tiles.set_rows(originals, augmented)
+        self.caption.setText(caption_of(augmentation))
