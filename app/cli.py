@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from core.augment import AUGMENTATIONS
 from core.commandline import USER_ERROR, Parser, guarded
 from core.compare import describe, settings, train_together
 from core.config import PRESETS, TrainConfig, preset
@@ -24,6 +25,7 @@ from core.metrics import accuracy, confusion_matrix, precision_recall
 from core.model_io import check_dataset, dataset_meta, load_model, load_run, save_model, trained_on
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
+from core.schedule import SCHEDULES
 from core.train import EpochReport, Trainer
 
 
@@ -44,7 +46,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     train.add_argument("--preset", default="fast", choices=sorted(PRESETS),
                        help="classic: the original 784-20-20-20-10 sigmoid net with squared "
                        "error and plain SGD; fast: 784-256-128-10 ReLU, softmax, cross-entropy, "
-                       "Adam (default: fast)")
+                       "Adam (default: fast); watch: the window's, fast learning slower with weight "
+                       "decay; best: 784-800-800-10 with dropout, augmentation and a one-cycle "
+                       "schedule, 99%% in about 3.5 minutes")
     train.add_argument("--layers", type=_sizes, help="layer sizes, e.g. 784,256,128,10")
     train.add_argument("--activation", dest="hidden", choices=HIDDEN_ACTIVATIONS,
                        help="activation of the hidden layers")
@@ -58,6 +62,15 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="samples per mini-batch (1 to the training set)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--seed", type=int, help="seed of the initial weights and of the shuffling")
+    train.add_argument("--dropout", type=float, help="probability of dropping each hidden neuron in a "
+                       "training batch (inverted dropout; 0: none; never at test time)")
+    train.add_argument("--schedule", choices=SCHEDULES, help="the learning rate over the run: step "
+                       "(times --lr-decay after each epoch), cosine (down to ~0 by the last epoch), "
+                       "onecycle (up from lr/25 to lr over 30%%, then down to lr/1e4)")
+    train.add_argument("--warmup", type=float, metavar="EPOCHS",
+                       help="epochs over which the learning rate rises linearly from ~0 (default 0)")
+    train.add_argument("--augment", choices=tuple(AUGMENTATIONS), help="random changes to each "
+                       "training image: none, affine (shift, rotate, scale, shear), elastic (and bend)")
     _add_data_flags(train)
     train.add_argument("--out", default="brain.npz", help="where to save the model (default: brain.npz)")
 
@@ -143,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
 FLAGS_TO_CONFIG = {"layers": "sizes", "hidden": "hidden", "output": "output", "loss": "loss",
                    "optimizer": "optimizer", "lr": "lr", "lr_decay": "lr_decay",
                    "momentum": "momentum", "weight_decay": "weight_decay",
-                   "batch_size": "batch_size", "epochs": "epochs", "seed": "seed"}
+                   "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
+                   "dropout": "dropout", "schedule": "schedule", "warmup": "warmup", "augment": "augment"}
 
 
 def config_from_args(args) -> TrainConfig:
@@ -166,7 +180,7 @@ def train(args) -> int:
     trainer = Trainer(data, config)
     net = trainer.net
     print(f"training {'-'.join(map(str, net.sizes))} {net.hidden.name}/{net.output.name} "
-          f"with {net.loss.name} and {config.optimizer} (lr {config.lr:g}, batch "
+          f"with {net.loss.name} and {config.optimizer} (lr {config.lr:g}{_extras(config)}, batch "
           f"{config.batch_size}) on {len(data.x_train)} images from {data.source}", flush=True)
     progress = ProgressBar(sys.stderr)
     started = time.perf_counter()
@@ -183,6 +197,16 @@ def train(args) -> int:
     print(f"saved {args.out}, with the history of its training ({len(history)} moments)")
     print(f"test accuracy: {trainer.test_accuracy:.4f}")
     return 0
+
+
+def _extras(config: TrainConfig) -> str:
+    """The settings beyond the learning rate that are not off, in a few words: ', onecycle,
+    dropout 0.2, affine augmentation'."""
+    words = [config.schedule] if config.schedule != "step" else []
+    words += [f"warm-up {config.warmup:g} epochs"] if config.warmup else []
+    words += [f"dropout {config.dropout:g}"] if config.dropout else []
+    words += [f"{config.augment} augmentation"] if config.augment != "none" else []
+    return "".join(f", {w}" for w in words)
 
 
 def run_meta(trainer: Trainer, data, seconds: float | None = None) -> dict:

@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
 from app import help as texts
 from app import theme
 
+from core.augment import AUGMENTATIONS
 from core.config import PRESETS, TrainConfig
 from core.errors import ConfigError
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
+from core.schedule import SCHEDULES
 
 CUSTOM = "custom"
 # The form's fields by TrainConfig's names: the attribute of each, and its row's label.
@@ -32,7 +34,8 @@ ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": 
         "loss": ("loss", "Loss"), "optimizer": ("optimizer", "Optimizer"),
         "lr_decay": ("lr_decay", "LR decay / epoch"), "momentum": ("momentum", "Momentum"),
         "weight_decay": ("weight_decay", "Weight decay"), "batch_size": ("batch_size", "Batch size"),
-        "seed": ("seed", "Seed")}
+        "seed": ("seed", "Seed"), "dropout": ("dropout", "Dropout"), "schedule": ("schedule", "LR schedule"),
+        "warmup": ("warmup", "Warm-up epochs"), "augment": ("augment", "Augmentation")}
 PENDING = "• "  # marks a row whose value is not yet the network's
 
 
@@ -68,6 +71,10 @@ class SettingsForm(QWidget):
         self.batch_size = _spin(QSpinBox(), 1, 60000)
         self.epochs = _spin(QSpinBox(), 1, 10000)
         self.seed = _spin(QSpinBox(), 0, 2**31 - 1)
+        self.dropout = _spin(QDoubleSpinBox(), 0.0, 0.95, decimals=2, step=0.05)
+        self.schedule = _combo(SCHEDULES)
+        self.warmup = _spin(QDoubleSpinBox(), 0.0, 1000.0, decimals=2, step=0.5)
+        self.augment = _combo(AUGMENTATIONS)
 
         form = QFormLayout(self)
         # Tight rows and no margin of its own (the dock's column has one): its rows must leave
@@ -87,8 +94,8 @@ class SettingsForm(QWidget):
         self.more_button.toggled.connect(self.set_details_visible)
         form.addRow(self.more_button)
         self._details = []
-        for name in ("hidden", "output", "loss", "optimizer", "lr_decay", "momentum", "weight_decay",
-                     "batch_size", "seed"):
+        for name in ("hidden", "output", "loss", "optimizer", "schedule", "lr_decay", "warmup", "momentum",
+                     "weight_decay", "dropout", "augment", "batch_size", "seed"):
             widget = getattr(self, ROWS[name][0])
             form.addRow(self._label(name, ROWS[name][1]), widget)
             self._details.append(widget)
@@ -145,10 +152,11 @@ class SettingsForm(QWidget):
         self.pending_note.setVisible(bool(parts))
 
     def set_details_visible(self, visible: bool) -> None:
-        """Show or fold away the rows after Epochs (activations, loss, optimiser, its
-        constants, batch size, seed)."""
+        """Show or fold away the rows after Epochs (activations, loss, optimiser, schedule,
+        their constants, dropout, augmentation, batch size, seed)."""
         for widget in self._details:
             self._form.setRowVisible(widget, visible)
+        self._form.activate()  # the form's size at once, so a window sized next can be smaller
         self.more_button.blockSignals(True)
         self.more_button.setChecked(visible)
         self.more_button.blockSignals(False)
@@ -169,7 +177,7 @@ class SettingsForm(QWidget):
     def _fields(self):
         return (self.layers, self.hidden, self.output, self.loss, self.optimizer, self.lr,
                 self.lr_decay, self.momentum, self.weight_decay, self.batch_size, self.epochs,
-                self.seed)
+                self.seed, self.dropout, self.schedule, self.warmup, self.augment)
 
     def config(self) -> TrainConfig:
         """The settings as a checked TrainConfig; ConfigError with one sentence if they are not."""
@@ -183,7 +191,9 @@ class SettingsForm(QWidget):
                            optimizer=self.optimizer.currentText(), lr=self.lr.value(),
                            lr_decay=self.lr_decay.value(), momentum=self.momentum.value(),
                            weight_decay=self.weight_decay.value(), batch_size=self.batch_size.value(),
-                           epochs=self.epochs.value(), seed=self.seed.value())
+                           epochs=self.epochs.value(), seed=self.seed.value(),
+                           dropout=self.dropout.value(), schedule=self.schedule.currentText(),
+                           warmup=self.warmup.value(), augment=self.augment.currentText())
 
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
         """Show ``config``; the preset picker shows the preset it is (epochs aside), else "custom"."""
@@ -203,6 +213,10 @@ class SettingsForm(QWidget):
             self.batch_size.setValue(config.batch_size)
             self.epochs.setValue(config.epochs)
             self.seed.setValue(config.seed)
+            self.dropout.setValue(config.dropout)
+            self.schedule.setCurrentText(config.schedule)
+            self.warmup.setValue(config.warmup)
+            self.augment.setCurrentText(config.augment)
             self.preset.setCurrentText(preset or _preset_of(config))
         finally:
             for widget in (*widgets, self.preset):

@@ -43,10 +43,13 @@ FIRST_RUN = ("◀ Press <b>Train</b>, then watch the cost fall and the tiles tur
 SETTINGS = {
     "preset": "A ready-made set of all the settings below. <b>watch</b> (the default): a modern "
               "small network whose first layer shows strokes within three epochs, about 97.6% right "
-              "after 15. <b>fast</b>: the same without weight decay, about 98%, its tiles noisier. "
+              "after 15. <b>fast</b>: the same network without weight decay and with a larger, faster "
+              "falling learning rate, 98% by epoch 4, its tiles noisier. "
               "<b>classic</b>: the network this "
               "program grew from, built as in the 1990s — small, sigmoid, squared error, plain "
-              "gradient descent — about 95%; its 20 first-layer neurons show clear strokes. Edit "
+              "gradient descent — about 95%; its 20 first-layer neurons show clear strokes. "
+              "<b>best</b>: two layers of 800 with dropout, moved and turned images and a one-cycle "
+              "schedule, about 99.1% after 24 epochs (over three minutes). Edit "
               "any field and the preset becomes <i>custom</i>.",
     "sizes": "How many neurons each layer has, from the 784 pixels of the input to the 10 digits "
               "of the output, e.g. 784,256,128,10. More or wider hidden layers can learn more, "
@@ -71,7 +74,8 @@ SETTINGS = {
                  "rolling downhill. <b>adam</b>: each weight gets its own step size from the "
                  "running size of its gradients; usually fastest, with a small rate like 0.001.",
     "lr_decay": "After every epoch the learning rate is multiplied by this: 1 keeps it; 0.8 makes "
-                "the steps smaller as the network settles, which steadies the last epochs.",
+                "the steps smaller as the network settles, which steadies the last epochs. Used by "
+                "the step schedule only.",
     "momentum": "mu, for the momentum optimiser only: how much of the last step each step keeps "
                 "(0.9 is usual). The other optimisers ignore it.",
     "weight_decay": "lambda of an L2 penalty: every step also shrinks each weight a little towards "
@@ -79,6 +83,20 @@ SETTINGS = {
                     "0 turns it off.",
     "batch_size": "How many images are averaged for one step. Small batches: many noisy steps; "
                   "large batches: fewer, steadier steps, each costing more.",
+    "schedule": "How the learning rate changes over a run. <b>step</b>: multiplied by the LR decay "
+                "after every epoch. <b>cosine</b>: falls smoothly from the learning rate to about 0 "
+                "at the last epoch. <b>onecycle</b>: rises from a 25th of it to the full rate over the "
+                "first 30% of the run, then falls to almost 0. Train again and the schedule starts "
+                "over, for the new epochs; changing the rate while training scales the whole curve.",
+    "warmup": "Epochs at the start of a run over which the learning rate grows steadily from about 0 "
+              "to its full value, so the first steps of a fresh network are small. 0 turns it off.",
+    "dropout": "The chance that each hidden neuron is switched off for one training batch (the others "
+               "count a little more to make up). The network cannot lean on any one neuron, which "
+               "helps it generalise; it is never applied when testing. 0 turns it off; 0.2–0.5 is usual.",
+    "augment": "Random changes to every training image, new each time it is seen, so the network "
+               "learns digits rather than these very pictures. <b>affine</b>: moved a pixel or two, "
+               "turned, resized and slanted a little. <b>elastic</b>: also bent, as a hand would. "
+               "The test images are never changed. Training takes longer with it.",
     "seed": "The number the random initial weights and the shuffling come from. The same seed and "
             "settings train the very same network; another seed, another start. Applies on Reset.",
 }
@@ -87,8 +105,11 @@ SETTINGS = {
 def preset_help(name: str, config: TrainConfig) -> str:
     """A preset's line in the picker: its settings in a few words."""
     return (f"{name}: {'-'.join(map(str, config.sizes))}, {config.hidden}, {config.output} output, "
-            f"{config.loss} loss, {config.optimizer} at {config.lr:g}, batches of {config.batch_size}, "
-            f"{config.epochs} epochs")
+            f"{config.loss} loss, {config.optimizer} at {config.lr:g}"
+            + ("" if config.schedule == "step" else f" ({config.schedule})")
+            + f", batches of {config.batch_size}, {config.epochs} epochs"
+            + (f", dropout {config.dropout:g}" if config.dropout else "")
+            + (f", {config.augment} augmentation" if config.augment != "none" else ""))
 
 
 # --- the panels: what am I looking at, what to notice ------------------------------------------

@@ -534,7 +534,8 @@ class MainWindow(QMainWindow, ProbingWindow):
             return
         now = run.config
         differ = {name for name in ("sizes", "hidden", "output", "loss", "seed", "optimizer", "lr",
-                                    "lr_decay", "momentum", "weight_decay", "batch_size")
+                                    "lr_decay", "momentum", "weight_decay", "batch_size", "dropout",
+                                    "schedule", "warmup", "augment")
                   if getattr(config, name) != getattr(now, name)}
         if run.worker is not None:
             differ.discard("lr")  # taken at the next batch

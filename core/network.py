@@ -26,6 +26,15 @@ below is scaled too, and the sums of BP3 and BP4 come out as the means they shou
 
 The derivatives f'(z) are computed from the stored outputs a = f(z) (sigmoid' = a (1 - a),
 tanh' = 1 - a^2, relu' = [a > 0]), so the forward pass keeps only the activations.
+
+Dropout (inverted, in training only; Srivastava et al. 2014): each hidden layer's output is
+multiplied by a mask m[l] (B, n_l) whose entries are 0 with probability p and 1 / (1 - p)
+otherwise, so E[m a] = a and the network that predicts, without masks, sees the activations it
+was trained on on average. With d[l] = m[l] * a[l] the layer's dropped output:
+
+    z[l+1]     = d[l] @ W[l] + b[l]
+    delta[l]   = (delta[l+1] @ W[l].T) * m[l] * f'(z[l])        (BP2 through the mask)
+    dC/dW[l]   = d[l].T @ delta[l+1] / B                         (BP4 sees what was passed on)
 """
 from __future__ import annotations
 
@@ -253,12 +262,19 @@ class Network:
     def cost(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.loss.fn(self.forward(x)[-1], y, self.output)
 
-    def backprop(self, x: np.ndarray, y: np.ndarray, deltas: list | None = None):
+    def backprop(self, x: np.ndarray, y: np.ndarray, deltas: list | None = None,
+                 masks: list | None = None):
         """The cost of the batch and its gradient: (C, dC/dW, dC/db, a[L]), with dC/dW[l] shaped
         like W[l] and dC/db[l] like b[l]. x is (B, 784), y is (B, 10). Given a list ``deltas``
         of L entries, it is filled with each layer's error as computed: deltas[l] is
-        delta[l+1] / B, (B, n_{l+1}) (the gradient-flow record of ``core.train`` sizes them)."""
-        activations = self.forward(x)
+        delta[l+1] / B, (B, n_{l+1}) (the gradient-flow record of ``core.train`` sizes them).
+        Given dropout ``masks`` (``dropout_masks``: masks[l] (B, n_l) for each hidden layer l,
+        masks[0] None), each hidden layer's output is multiplied by its mask, in the forward
+        pass and in BP2 (see the module's docstring)."""
+        if masks is None:
+            activations = outputs = self.forward(x)
+        else:
+            activations, outputs = self._forward_dropped(x, masks)
         a_L = activations[-1]
         B = len(x)
         cost = self.loss.fn(a_L, y, self.output)
@@ -273,8 +289,30 @@ class Network:
                 deltas[l] = delta  # not written again: BP2 makes a new array below
             if l > 0:  # the input layer has no error to pass on, so that product is skipped
                 delta = delta @ self.W[l].T  # BP2: (B, n_{l+1}) @ (n_{l+1}, n_l) -> (B, n_l)
-                self.hidden.backward(activations[l], delta)
+                if masks is not None:
+                    delta *= masks[l]  # dC/da[l] = dC/dd[l] * m[l]
+                self.hidden.backward(outputs[l], delta)  # f'(z[l]) from a[l], before its mask
         return cost, nabla_W, nabla_b, a_L
+
+    def _forward_dropped(self, x: np.ndarray, masks: list) -> tuple[list, list]:
+        """The forward pass of training with dropout: (passed on, outputs), the first
+        [a[0], d[1], ..., d[L-1], a[L]] with d[l] = m[l] * a[l], the second the a[l] themselves
+        (their derivatives need them). Forced neurons are not for training, so not here."""
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ConfigError(f"the network expects inputs of shape (B, {self.sizes[0]}), "
+                              f"got {x.shape}")
+        if len(masks) != self.n_layers:
+            raise ValueError(f"dropout needs {self.n_layers} masks (None for the input), got {len(masks)}")
+        passed, outputs = [x], [x]
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            z = passed[-1] @ W  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
+            z += b
+            a = self.activation(l).forward(z)  # in place: z now holds a
+            outputs.append(a)
+            m = masks[l + 1] if l + 1 < self.n_layers else None
+            passed.append(a if m is None else a * m)  # d[l+1] = m[l+1] * a[l+1], (B, n_{l+1})
+        return passed, outputs
 
     def copy(self) -> "Network":
         return Network(self.sizes, self.hidden.name, self.output.name, self.loss.name,
@@ -282,6 +320,21 @@ class Network:
 
     def all_finite(self) -> bool:
         return all(np.isfinite(p).all() for p in (*self.W, *self.b))
+
+
+def dropout_masks(sizes, batch: int, rate: float, rng: np.random.Generator,
+                  dtype=np.float32) -> list:
+    """Inverted-dropout masks for a batch of ``batch``: [None, m[1], ..., m[L-1]], m[l] of shape
+    (batch, n_l) holding 0 with probability ``rate`` and 1 / (1 - rate) otherwise, so that
+    E[m] = 1 (the input layer is never dropped). One ``rng.random`` draw per hidden layer."""
+    keep = 1.0 - rate
+    masks = [None]
+    for n in sizes[1:-1]:
+        u = rng.random((batch, n), dtype=np.float32)  # uniform in [0, 1)
+        m = (u < keep).astype(dtype)  # 1 with probability 1 - p, else 0
+        m *= 1.0 / keep
+        masks.append(m)
+    return masks
 
 
 MAX_LAYER = 65_536  # neurons in one layer

@@ -23,7 +23,8 @@ from core.config import TrainConfig, check_learning_rate
 from core.data import Dataset, one_hot
 from core.errors import ConfigError, TrainingDiverged
 from core.metrics import accuracy
-from core.network import Network
+from core import schedule
+from core.network import Network, dropout_masks
 from core.optim import make_optimizer
 
 
@@ -35,7 +36,7 @@ class BatchReport:
     batches: int
     step: int  # batches trained since the start, over all epochs
     cost: float  # C of this batch, before its update
-    lr: float
+    lr: float  # the learning rate this batch was trained with, its schedule applied
     samples_per_sec: float  # over this epoch so far, counting training time only
     flow: np.ndarray | None = field(default=None, compare=False)  # (3, L) read-only, rows FLOW_FIELDS;
     # None if not recorded for this batch (Trainer.flow_every)
@@ -198,7 +199,10 @@ class Trainer:
     def __init__(self, data: Dataset, config: TrainConfig, net: Network | None = None):
         self.data = data
         self._check_batch_size(config)
-        init_seed, shuffle_seed = np.random.SeedSequence(config.seed).spawn(2)
+        # Three generators from one seed: the initial weights, the shuffling, and the noise of
+        # training (dropout masks, augmentation). spawn(3)'s first two are spawn(2)'s, so runs
+        # without noise are the very runs of before.
+        init_seed, shuffle_seed, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
         self.config = config
         self.net = net if net is not None else Network.initialised(
             config.sizes, config.hidden, config.output, config.loss, seed=np.random.default_rng(init_seed))
@@ -206,7 +210,9 @@ class Trainer:
             raise ConfigError("the network given does not have the architecture of the settings")
         self.optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
         self.rng = np.random.default_rng(shuffle_seed)
-        self.lr = config.lr
+        self.noise = np.random.default_rng(noise_seed)  # drawn from only with dropout or augmentation
+        self.lr = config.lr  # eta: the schedule's scale (core.schedule); set_lr changes it
+        self.schedule_start = 0.0  # the point (in epochs) this run's schedule started from
         self.epoch = 0  # epochs completed
         self.step = 0  # batches trained
         self.test_accuracy: float | None = None
@@ -219,7 +225,9 @@ class Trainer:
 
     def extend(self, config: TrainConfig) -> None:
         """Go on training the same network with ``config``: ``config.epochs`` more epochs,
-        counted on from those done, at ``config.lr``; a changed optimiser starts afresh."""
+        counted on from those done, at ``config.lr``; a changed optimiser starts afresh. The
+        schedule (and its warm-up) starts again from here, over these epochs: a cosine falls
+        from ``config.lr`` to ~0 by their end, as the step schedule decays from it."""
         if config.architecture != self.net.architecture:
             raise ConfigError("these settings change the architecture; reset to train a new network")
         self._check_batch_size(config)
@@ -228,6 +236,9 @@ class Trainer:
             self.optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
         self.config = config.replace(epochs=self.epoch + config.epochs)
         self.lr = config.lr
+        e = self._epoch  # an epoch in progress goes on, unless its batch size changes
+        going_on = e is not None and e.batch_size == config.batch_size
+        self.schedule_start = self.epoch + (e.next_batch / self.batches_per_epoch if going_on else 0.0)
 
     def _check_batch_size(self, config: TrainConfig) -> None:
         n = len(self.data.x_train)
@@ -245,6 +256,8 @@ class Trainer:
         return max(1, FLOW_WORK // (self.config.batch_size * n_params))
 
     def set_lr(self, lr: float) -> None:
+        """A new eta from the next batch on (as ``Control.set_lr`` while running): the step
+        schedule decays from it; a cosine or one-cycle keeps its shape with eta as its new peak."""
         check_learning_rate(lr)
         self.lr = float(lr)
 
@@ -296,11 +309,13 @@ class Trainer:
 
     def progress_fields(self) -> dict:
         """The numbers of ``state()`` that change from batch to batch: epochs and steps done,
-        the learning rate, the last test accuracy, the epoch in progress (without its order)."""
+        the learning rate and where its schedule started, the last test accuracy, the epoch in
+        progress (without its order), the noise generator (dropout, augmentation)."""
         e = self._epoch
         return {"epoch": self.epoch, "step": self.step, "lr": self.lr,
-                "test_accuracy": self.test_accuracy,
-                "in_progress": None if e is None else {k: getattr(e, k) for k in _Epoch.FIELDS}}
+                "schedule_start": self.schedule_start, "test_accuracy": self.test_accuracy,
+                "in_progress": None if e is None else {k: getattr(e, k) for k in _Epoch.FIELDS},
+                "noise": self.noise.bit_generator.state}
 
     @property
     def position(self) -> float:
@@ -346,6 +361,12 @@ class Trainer:
                                                    if k.startswith("optimizer.")}, shapes)
         rng = np.random.default_rng()
         rng.bit_generator.state = fields["rng"]  # raises ValueError for another kind of generator
+        noise = np.random.default_rng()  # a state from before there was noise: the seed's own
+        noise.bit_generator.state = (fields["noise"] if "noise" in fields else np.random.default_rng(
+            np.random.SeedSequence(config.seed).spawn(3)[2]).bit_generator.state)
+        schedule_start = fields.get("schedule_start", 0.0)
+        if not (_number(schedule_start) and 0.0 <= schedule_start <= config.epochs):
+            raise ValueError(f"the state's schedule start is {schedule_start!r}")
         in_progress = fields["in_progress"]
         epoch = None
         if in_progress is not None:
@@ -379,6 +400,7 @@ class Trainer:
             self.teach(*taught)
         self.config, self.optimizer, self.rng, self._epoch = config, optimizer, rng, epoch
         self.epoch, self.step, self.lr = int(fields["epoch"]), int(fields["step"]), float(fields["lr"])
+        self.noise, self.schedule_start = noise, float(schedule_start)
         self.test_accuracy = fields["test_accuracy"]
         if probabilities is not None:
             probabilities = np.array(probabilities, dtype=self.net.dtype)
@@ -391,6 +413,11 @@ class Trainer:
         in the same order, so steps and points of training never go back."""
         cfg, data = self.config, self.data
         B, batches, flow_every = cfg.batch_size, self.batches_per_epoch, self.flow_every
+        scheduled = cfg.schedule != "step" or cfg.warmup > 0  # else eta itself, as it always was
+        augment = None
+        if cfg.augment != "none":
+            from core.augment import augmentation
+            augment = augmentation(cfg.augment)
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             e = self._epoch
             if e is None or e.batch_size != B:  # a new epoch (or a new batch size: it starts again)
@@ -402,18 +429,27 @@ class Trainer:
                         return  # the epoch stays in self._epoch, at batch k
                     if lr is not None:
                         self.lr = lr
+                lr = self.lr
+                if scheduled:  # eta_t = eta * warmup(t) * shape(t / T), see core.schedule
+                    lr *= schedule.factor(cfg.schedule, cfg.warmup, self.schedule_start, cfg.epochs,
+                                          epoch - 1 + k / batches, batches)
                 start = time.perf_counter()
                 idx = e.order[k * B:(k + 1) * B]
                 x, labels = data.x_train[idx], data.y_train[idx]
+                if augment is not None:  # the training images only, never the test set
+                    x = augment(x, self.noise)
                 if self.taught is not None:  # and a few of the taught images, in turn
                     x, labels = self._with_taught(x, labels)
                 deltas = [None] * self.net.n_layers if (self.step + 1) % flow_every == 0 else None
                 flow = None
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
-                    cost, nabla_W, nabla_b, a_L = self.net.backprop(x, one_hot(labels), deltas)
+                    masks = None if cfg.dropout == 0 else dropout_masks(
+                        self.net.sizes, len(x), cfg.dropout, self.noise, self.net.dtype)
+                    cost, nabla_W, nabla_b, a_L = self.net.backprop(x, one_hot(labels), deltas, masks)
                     if deltas is not None:  # sized before the optimiser reuses the gradients
                         flow = self._flow(nabla_W, deltas)
-                    changes = self._update(cost, nabla_W + nabla_b, epoch, k + 1)  # may raise: still at batch k
+                    # may raise: still at batch k
+                    changes = self._update(cost, nabla_W + nabla_b, epoch, k + 1, lr)
                     if flow is not None:
                         flow[2] = self._update_ratios(changes)
                         flow.flags.writeable = False
@@ -423,14 +459,15 @@ class Trainer:
                 e.cost_sum += cost * len(labels)
                 e.next_batch = k + 1
                 self.step += 1
-                yield BatchReport(epoch, cfg.epochs, k + 1, batches, self.step, cost, self.lr,
+                yield BatchReport(epoch, cfg.epochs, k + 1, batches, self.step, cost, lr,
                                   e.seen / e.busy if e.busy > 0 else 0.0, flow)
             start = time.perf_counter()
             test_accuracy, test_cost = self.evaluate()
             e.busy += time.perf_counter() - start
             self.epoch = epoch
             self.test_accuracy = test_accuracy
-            self.lr *= cfg.lr_decay
+            if cfg.schedule == "step":  # the other schedules' shapes do the decaying
+                self.lr *= cfg.lr_decay
             self._epoch = None
             yield EpochReport(epoch, cfg.epochs, self.step, e.cost_sum / e.seen, e.correct / e.seen,
                               test_accuracy, test_cost, e.busy, e.seen / e.busy if e.busy > 0 else 0.0)
@@ -464,13 +501,14 @@ class Trainer:
         """|dW[l]| / |W[l]| for each layer, from the steps ``Optimizer.step`` returned."""
         return [_norm(dW) / max(_norm(W), _TINY) for dW, W in zip(changes, self.net.W)]
 
-    def _update(self, cost: float, grads: list[np.ndarray], epoch: int, batch: int) -> list[np.ndarray]:
+    def _update(self, cost: float, grads: list[np.ndarray], epoch: int, batch: int,
+                lr: float) -> list[np.ndarray]:
         """One optimiser step, undone if it leaves anything non-finite; the step each parameter
         took (``Optimizer.step``)."""
         if math.isfinite(cost):
             for saved, p in zip(self._last_finite, self._params):
                 np.copyto(saved, p)
-            changes = self.optimizer.step(self._params, grads, self.lr, self._decay)
+            changes = self.optimizer.step(self._params, grads, lr, self._decay)
             if self.net.all_finite():
                 return changes
             for saved, p in zip(self._last_finite, self._params):
@@ -480,7 +518,7 @@ class Trainer:
             what = f"the cost became {cost}"
         raise TrainingDiverged(
             f"training stopped at epoch {epoch}, batch {batch}: {what} with learning rate "
-            f"{self.lr:g}; lower the learning rate and try again (the weights of the last finite "
+            f"{lr:g}; lower the learning rate and try again (the weights of the last finite "
             f"batch were kept)")
 
 

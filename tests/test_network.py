@@ -12,6 +12,7 @@ from core.network import (
     LOSSES,
     OUTPUT_ACTIVATIONS,
     Network,
+    dropout_masks,
     sigmoid,
     softmax,
 )
@@ -58,6 +59,77 @@ def test_backprop_matches_finite_differences(hidden, output, loss):
         assert nabla_W[l].shape == net.W[l].shape and nabla_b[l].shape == net.b[l].shape
         assert relative_error(nabla_W[l], numerical_gradient(net, x, y, net.W[l])) < 1e-6, f"dC/dW[{l}]"
         assert relative_error(nabla_b[l], numerical_gradient(net, x, y, net.b[l])) < 1e-6, f"dC/db[{l}]"
+
+
+# --- dropout ----------------------------------------------------------------------------------
+
+
+def dropped_cost(net, x, y, masks):
+    """The cost of the network with fixed dropout masks, written out independently of
+    Network: a[l+1] = f(d[l] @ W[l] + b[l]), d[l] = m[l] * a[l] for the hidden layers."""
+    d = x
+    for l in range(net.n_layers):
+        z = d @ net.W[l] + net.b[l]
+        a = net.activation(l).forward(z.copy())
+        d = a * masks[l + 1] if l + 1 < net.n_layers else a
+    return net.loss.fn(d, y, net.output)
+
+
+def numerical_dropped_gradient(net, x, y, masks, param, eps=1e-6):
+    grad = np.zeros_like(param)
+    for i in np.ndindex(param.shape):
+        saved = param[i]
+        param[i] = saved + eps
+        up = dropped_cost(net, x, y, masks)
+        param[i] = saved - eps
+        down = dropped_cost(net, x, y, masks)
+        param[i] = saved
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("hidden,output,loss", COMBINATIONS)
+def test_backprop_with_dropout_matches_finite_differences_under_a_fixed_mask(hidden, output, loss):
+    """BP2 multiplies by the mask the forward pass used; f'(z) is taken before the mask (a
+    sigmoid's a (1 - a) of the scaled output would be wrong)."""
+    net, x, y = small_problem(hidden, output, loss, seed=2)
+    masks = dropout_masks(net.sizes, len(x), 0.4, np.random.default_rng(3), np.float64)
+    assert all((m == 0).any() and (m > 1).any() for m in masks[1:])  # some dropped, some kept
+    cost, nabla_W, nabla_b, _ = net.backprop(x, y, masks=masks)
+    assert cost == pytest.approx(dropped_cost(net, x, y, masks))
+    assert cost != pytest.approx(net.cost(x, y))  # the masks did something
+    for l in range(net.n_layers):
+        numerical_W = numerical_dropped_gradient(net, x, y, masks, net.W[l])
+        assert relative_error(nabla_W[l], numerical_W) < 1e-6, f"dC/dW[{l}]"
+        numerical_b = numerical_dropped_gradient(net, x, y, masks, net.b[l])
+        assert relative_error(nabla_b[l], numerical_b) < 1e-6, f"dC/db[{l}]"
+
+
+def test_dropouts_expected_activation_is_preserved():
+    """Inverted dropout: each hidden output is kept with probability 1 - p and scaled by
+    1 / (1 - p), so over many masks d = m a averages to a; the input is never dropped."""
+    p, rng = 0.3, np.random.default_rng(0)
+    masks = dropout_masks((784, 500, 300, 10), 400, p, rng)
+    assert masks[0] is None and [m.shape for m in masks[1:]] == [(400, 500), (400, 300)]
+    for m in masks[1:]:
+        assert m.dtype == np.float32
+        assert set(np.unique(m)) == {0.0, np.float32(1 / (1 - p))}
+        assert (m == 0).mean() == pytest.approx(p, abs=0.01)
+        assert m.mean() == pytest.approx(1.0, abs=0.01)
+    net = Network.initialised((784, 64, 10), "relu", "softmax", "ce", seed=1)
+    x = rng.random((1, 784), dtype=np.float32)
+    a = net.forward(x)[1][0]  # (64,): one image's hidden outputs, no dropout
+    dropped = np.stack([a * dropout_masks(net.sizes, 1, p, rng)[1][0] for _ in range(20_000)])
+    np.testing.assert_allclose(dropped.mean(axis=0), a, rtol=0.05, atol=1e-3 * a.max())
+
+
+def test_masks_of_ones_change_nothing():
+    net, x, y = small_problem("tanh", "softmax", "ce")
+    ones = [None] + [np.ones((len(x), n)) for n in net.sizes[1:-1]]
+    plain, masked = net.backprop(x, y), net.backprop(x, y, masks=ones)
+    assert plain[0] == masked[0]
+    for g, h in zip(plain[1] + plain[2], masked[1] + masked[2]):
+        np.testing.assert_array_equal(g, h)
 
 
 def tensorflow_gradients(net, x, y):

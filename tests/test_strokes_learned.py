@@ -45,9 +45,10 @@ def tiles_of(W0: np.ndarray) -> np.ndarray:
     return W0.T.reshape(-1, 28, 28)  # (784, n_1) -> (n_1, 28, 28), written out here on purpose
 
 
-def first_layer_after(mnist, name: str, epochs: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first layer's tiles of preset ``name`` fresh, and after ``epochs`` on the full data."""
-    trainer = Trainer(mnist, preset(name).replace(epochs=epochs))
+def first_layer_after(mnist, name: str, epochs: int, **changes) -> tuple[np.ndarray, np.ndarray]:
+    """The first layer's tiles of preset ``name`` (with ``changes``) fresh, and after ``epochs``
+    on the full data."""
+    trainer = Trainer(mnist, preset(name).replace(epochs=epochs, **changes))
     initial = tiles_of(trainer.net.W[0].copy())
     for _ in trainer.run():
         pass
@@ -79,9 +80,10 @@ def test_the_window_default_grows_strokes_within_3_epochs(mnist):
 
 
 def test_without_weight_decay_the_tiles_stay_near_noise(mnist):
-    """The measure tells what the issue saw: 'fast', the same network without weight decay, has
-    tiles far below the bar after 3 epochs (0.24), so the bar is not met by any training."""
-    _, trained = first_layer_after(mnist, "fast", 3)
+    """The measure tells what the issue saw: 'fast' as it was then, 'watch' without weight decay,
+    has tiles far below the bar after 3 epochs (0.24), so the bar is not met by any training.
+    ('fast' now learns at 0.003, not 0.001: 0.40 after 3 epochs, still below the bar.)"""
+    _, trained = first_layer_after(mnist, "watch", 3, weight_decay=0.0)
     assert np.median(neighbour_correlation(trained)) < 0.35
 
 
