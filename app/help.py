@@ -215,6 +215,13 @@ PANELS = {
         "shown, <b>Pin drawing</b> your drawing. <b>Teach drawing</b> adds the drawing, as the "
         "label chosen, to the training data (with eight slightly moved copies): train on and "
         "watch its probability rise. With two runs compared, each probe shows both.</p>"),
+    "augmented": (
+        "What it is fed",
+        "<p>A few training images as they are stored (top) and as the network is fed them "
+        "(below), with the augmentation of the settings (More settings ▸ Augmentation): every "
+        "image of every batch is moved, turned, scaled and sheared anew at random (and bent, "
+        "with <b>elastic</b>), so the network cannot learn the exact pixels and must learn the "
+        "digit. The test digits are never augmented.</p>"),
     "second": (
         "Second run",
         "<p>The run compared with this one (Training ▸ Compare with): its weights, confusion "

@@ -144,36 +144,35 @@ def main(argv: list[str]) -> int:
     app.setOrganizationName(APP_NAME)
     theme.configure()
     theme.apply_palette(app)
-    from app.window import (
-        MainWindow,  # after configure(): plots take the theme when made
+    from app.window import (  # after configure(): plots take the theme when made
+        MainWindow,
+        remembered_dataset,
     )
 
-    # MNIST is read on a thread by the window; another dataset, named by --dataset, is read here
-    # (under a second), until the window reads any dataset by name itself
-    data = None
-    if args.dataset not in (None, "mnist"):
-        from core.data import load_dataset
-        from core.errors import DataError
-        try:
-            data = load_dataset(args.dataset, args.data)
-        except DataError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return USER_ERROR
+    # the window reads the dataset on a thread: --dataset's, else the one chosen last in its
+    # File ▸ Dataset, unless --data names a file without saying of what (MNIST, as it always was);
+    # a picture, made with settings of its own, takes MNIST unless told
     if offscreen:
         from app.screenshot import take_pictures
         with tempfile.TemporaryDirectory() as folder:  # a picture must not change the user's settings
             settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-            window = MainWindow(settings, args.data, args.limit, data=data, process=not args.thread)
+            window = MainWindow(settings, args.data, args.limit, process=not args.thread,
+                                dataset=args.dataset or "mnist")
             window.confirm_discard = False  # nobody is there to answer: the network is in the picture
             return take_pictures(app, window, args)
-    window = MainWindow(QSettings(), args.data, args.limit, data=data, process=not args.thread)
+    settings = QSettings()
+    window = MainWindow(settings, args.data, args.limit, process=not args.thread,
+                        dataset=args.dataset or ("mnist" if args.data else remembered_dataset(settings)))
     if args.preset:
         window.form.preset.setCurrentText(args.preset)
-    if args.open:  # once MNIST is there: opening a model makes a trainer on it
+    if args.open:  # once the dataset is there (the first time only): opening a model makes a trainer on it
         if window.data is not None:
             window.open_model(args.open)
         else:
-            window.data_ready.connect(lambda: window.open_model(args.open))
+            def open_once() -> None:
+                window.data_ready.disconnect(open_once)
+                window.open_model(args.open)
+            window.data_ready.connect(open_once)
     window.show()
     # Ctrl+C in the terminal closes the window as its own Close does: the run stops, the settings
     # are kept, the training process ends. Python sees a signal only when it runs, so a timer

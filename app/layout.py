@@ -11,8 +11,8 @@ The arrangement, in three columns, the side columns full height:
     Cost and          Activations | Network        Drawing pad |
     accuracy |        diagram | What a layer    Second run (tabs)
     Gradient flow |   sees | Confusion and
-    Neuron health     mistakes | Probes (tabs)
-    (tabs)
+    Neuron health     mistakes | Probes | What
+    (tabs)            it is fed (tabs)
 
 On a screen less than ``ROOMY_HEIGHT`` pixels high (1366x768, 1280x720, 1920x1080 at 125%) the
 right column has room for only one of its panels (each needs about 350 pixels of the 560 or so
@@ -40,7 +40,8 @@ PANELS = {"weights": "Weights", "cost": "Cost and accuracy", "activations": "Act
           "inspector": "Neuron inspector", "pad": "Drawing pad",
           "evaluation": "Confusion and mistakes", "diagram": "Diagram",
           "layermap": "Layer map", "flow": "Gradient flow", "health": "Neuron health",
-          "probes": "Probes", "second": "Second run"}
+          "probes": "Probes", "augmented": "What it is fed",
+          "second": "Second run"}
 
 LAYOUT_VERSION = 6  # of the docks' arrangement saved in the settings: a new one ignores old ones
 
@@ -49,7 +50,7 @@ TITLE_BAR = 32  # pixels a window manager adds above the window (resize sets onl
 ROOMY_HEIGHT = 950  # available pixels from which the inspector and the pad sit one over the other
 
 DOCKS = ("training_dock", "cost_dock", "flow_dock", "health_dock", "activations_dock", "diagram_dock",
-         "layermap_dock", "evaluation_dock", "probes_dock", "inspector_dock", "pad_dock",
+         "layermap_dock", "evaluation_dock", "probes_dock", "augmented_dock", "inspector_dock", "pad_dock",
          "second_dock")  # attributes, in the View menu's order
 
 
@@ -89,6 +90,7 @@ def install_docks(window) -> None:
     window.layermap_dock = dock(window, "Layer map", window.layermap, Qt.BottomDockWidgetArea)
     window.evaluation_dock = dock(window, "Confusion and mistakes", window.evaluation, Qt.BottomDockWidgetArea)
     window.probes_dock = dock(window, "Probes", window.probes, Qt.BottomDockWidgetArea)
+    window.augmented_dock = dock(window, "What it is fed", window.augmented, Qt.BottomDockWidgetArea)
     window.inspector_dock = dock(window, "Neuron inspector", window.inspector, Qt.RightDockWidgetArea)
     window.pad_dock = dock(window, "Drawing pad", window.pad, Qt.RightDockWidgetArea)
     window.second_dock = dock(window, "Second run", window.second, Qt.RightDockWidgetArea)
@@ -175,7 +177,8 @@ def _arrange(window, compact: bool) -> None:
     for d in (window.flow_dock, window.health_dock):  # curves over training, as the cost's
         window.tabifyDockWidget(window.cost_dock, d)
     window.addDockWidget(Qt.BottomDockWidgetArea, window.activations_dock)
-    for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock, window.probes_dock):
+    for d in (window.diagram_dock, window.layermap_dock, window.evaluation_dock, window.probes_dock,
+              window.augmented_dock):
         window.tabifyDockWidget(window.activations_dock, d)
     window.addDockWidget(Qt.RightDockWidgetArea, window.inspector_dock)
     if compact:

@@ -11,7 +11,7 @@ each with the focus in a number field and in the layers field.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
 from app import help as texts
@@ -66,6 +66,7 @@ def _file_menu(window, menu) -> None:
     window.recent_menu.aboutToShow.connect(
         lambda: window.recent.fill(window.recent_menu, window.open_recent))
     window.open_image_action = action(window, menu, "Open &image…", "Ctrl+I", window.open_image_dialog)
+    _dataset_menu(window, menu.addMenu("&Dataset"))
     menu.addSeparator()
     window.save_action = action(window, menu, "&Save model", QKeySequence.Save, window.save)
     window.save_as_action = action(window, menu, "Save model &as…", QKeySequence.SaveAs,
@@ -77,6 +78,22 @@ def _file_menu(window, menu) -> None:
                                      window.export_timelapse_dialog)
     menu.addSeparator()
     window.quit_action = action(window, menu, "&Quit", "Ctrl+Q", window.close)
+
+
+def _dataset_menu(window, menu) -> None:
+    """One choice per dataset the program knows (``core.data.DATASETS``), the one trained on
+    checked (by the window, ``_check_dataset_action``): ``window.dataset_actions`` by name."""
+    from core.data import DATASETS  # noqa: PLC0415
+    window.dataset_menu = menu
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    window.dataset_actions = {}
+    for name, known in DATASETS.items():
+        a = action(window, menu, known.title, None, lambda _=False, n=name: window.choose_dataset(n),
+                   f"Train on {known.title}: a new network, once its images are read")
+        a.setCheckable(True)
+        group.addAction(a)
+        window.dataset_actions[name] = a
 
 
 def _training(window, menu) -> None:

@@ -27,7 +27,7 @@ from app.panels.probes import RunLine
 from core.compare import describe
 from core.config import preset
 from core.errors import UserError
-from core.model_io import load_run
+from core.model_io import check_dataset, load_run
 from core.probes import MAX_PROBES, MAX_TAUGHT, Probe, Timeline, default_probes, probe_outputs, taught_set
 
 
@@ -216,6 +216,7 @@ class ProbingWindow:
         """A saved run as the second run: shown beside this one, and trained on with it."""
         try:
             net, meta, history = load_run(path)
+            check_dataset(meta, self.data, path)  # a run of other classes cannot be compared
             from app.window import _config_for  # noqa: PLC0415 (the window's own reading of meta)
             saved = meta.get("config") if isinstance(meta.get("config"), dict) else {}
             config = _config_for(net, saved, self.form)
@@ -302,15 +303,17 @@ class ProbingWindow:
             self.second.draw(c, c.moment_for(self._at()[2]), self._reading(c))
 
     def _reading(self, c: Comparison) -> str:
-        """How the second run reads the input shown: "reads the drawing as 7 (98%)"."""
+        """How the second run reads the input shown: "reads the drawing as 7 (98%)", or as a
+        class of another dataset by its name: "reads test image 3 as Sneaker (91%)"."""
         x, _, key = self._input()
         if x is None:
             return ""
         snapshot = c.run.at(c.moment_for(self._at()[2]))[0]
         with np.errstate(over="ignore", invalid="ignore"):
             a = snapshot.network().predict_proba(np.asarray(x).reshape(1, -1))[0]
-        what = {"drawing": "the drawing", "digit": f"test digit {self.view.digit}"}.get(key[0], "the probe")
-        return f"reads {what} as {int(a.argmax())} ({a.max():.0%})"
+        image = "digit" if self.data.digits else "image"
+        what = {"drawing": "the drawing", "digit": f"test {image} {self.view.digit}"}.get(key[0], "the probe")
+        return f"reads {what} as {self.data.class_names[int(a.argmax())]} ({a.max():.0%})"
 
 
 def _whole_epochs(meta: dict) -> int:

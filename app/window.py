@@ -35,6 +35,7 @@ from app.comparison import ComparisonPanel
 from app.controls import SettingsForm
 from app.probing import ProbingWindow
 from app.panels.activations import ActivationsPanel
+from app.panels.augmented import AugmentedStrip
 from app.panels.cost import CostPanel
 from app.panels.diagram import DiagramPanel
 from app.panels.evaluation import EvaluationPanel
@@ -51,13 +52,15 @@ from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
 from core import landscape, projection
 from core.child import TrainerProcess
+from core.augment import augmentation
 from core.config import TrainConfig
-from core.data import Dataset, load_mnist, one_hot
+import core.data
+from core.data import DATASETS, Dataset, one_hot
 from core.errors import UserError
 from core.evaluation import Evaluation
 from core.history import History, keep_initial
 from core.inspect import top_exciting
-from core.model_io import load_run, save_model
+from core.model_io import check_dataset, dataset_meta, load_run, save_model, trained_on
 from core.probes import taught_set
 from core.train import Snapshot, Trainer
 
@@ -82,23 +85,32 @@ TOP_DELAY_MS = 80
 TOP_DELAY_TRAINING_MS = 300
 GROUPS = 3  # of panels, repainted in turn while training: cost; weights; the rest
 TOP_CACHE = 64
+AUGMENTED_SHOWN = 8  # training images in the strip of what the network is fed
+DATASET_KEY = "data/dataset"  # the settings' entry for the dataset last chosen in File ▸ Dataset
+
+
+def remembered_dataset(settings: QSettings) -> str:
+    """The dataset chosen last in File ▸ Dataset (a key of DATASETS), else MNIST."""
+    name = settings.value(DATASET_KEY, "mnist")
+    return name if name in DATASETS else "mnist"
 
 
 class DataLoader(QObject):
-    """Reads MNIST on a plain thread so the window paints at once; reports on the GUI thread."""
+    """Reads a dataset (a key of ``core.data.DATASETS``) on a plain thread so the window paints
+    at once; reports on the GUI thread, a failure with the name of the dataset it was."""
 
     loaded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(str, str)  # (name, why)
 
-    def start(self, path, limit) -> None:
-        threading.Thread(target=self._load, args=(path, limit), daemon=True, name="load-data").start()
+    def start(self, name: str, path, limit) -> None:
+        threading.Thread(target=self._load, args=(name, path, limit), daemon=True, name="load-data").start()
 
-    def _load(self, path, limit) -> None:
+    def _load(self, name: str, path, limit) -> None:
         try:
-            data = load_mnist(path)
+            data = core.data.load_dataset(name, path)
             self.loaded.emit(data.limit(limit, limit) if limit else data)
         except UserError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(name, str(exc))
 
 
 class MainWindow(QMainWindow, ProbingWindow):
@@ -112,9 +124,11 @@ class MainWindow(QMainWindow, ProbingWindow):
     view_changed = Signal()  # after every panel has been drawn for a new view or moment
 
     def __init__(self, settings: QSettings, data_path=None, limit: int | None = None,
-                 data: Dataset | None = None, process: bool = True):
+                 data: Dataset | None = None, process: bool = True, dataset: str = "mnist"):
         """``data``, if given, is used as it is (already loaded: tests, the benchmarks);
-        otherwise MNIST is read from ``data_path`` on a thread, and ``limit`` cuts it.
+        otherwise ``dataset`` (a key of DATASETS) is read from ``data_path`` (else from its
+        usual places) on a thread, and ``limit`` cuts it, as it cuts one chosen later in
+        File ▸ Dataset (read from its usual places: ``data_path`` is the first one's).
         ``process``: train in a process of its own (``core.child``), started (on a thread)
         when the window is first shown, else by the first run; False trains on a thread of this
         process (``--thread``)."""
@@ -122,6 +136,9 @@ class MainWindow(QMainWindow, ProbingWindow):
         self.settings = settings
         self.recent = files.RecentFiles(settings)
         self.data = None
+        self._data_path = (dataset, data_path)  # the path is of that dataset only
+        self._limit = limit
+        self._loading: str | None = None  # the dataset being read, until it is here
         self.run: Run | None = None
         self.view = View()
         self.mailbox = Mailbox()
@@ -145,11 +162,11 @@ class MainWindow(QMainWindow, ProbingWindow):
         layout.install_docks(self)
         for dock in (self.activations_dock, self.diagram_dock, self.layermap_dock, self.evaluation_dock,
                      self.inspector_dock, self.pad_dock, self.flow_dock, self.health_dock,
-                     self.probes_dock, self.second_dock):
+                     self.probes_dock, self.augmented_dock, self.second_dock):
             dock.visibilityChanged.connect(self._on_dock_shown)
         self.help_buttons = {name: texts.add_help(getattr(self, f"{name}_dock"), name) for name in
                              ("training", "cost", "flow", "health", "activations", "diagram", "layermap",
-                              "evaluation", "inspector", "pad", "probes", "second")}
+                              "evaluation", "inspector", "pad", "probes", "augmented", "second")}
         self.help_buttons["weights"] = texts.CornerHelp("weights", self.weights)
         self._build_timeline()
         self._build_status_bar()
@@ -171,8 +188,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         if data is not None:
             self._on_data_loaded(data.limit(limit, limit) if limit else data)
         else:
-            self.loader.start(data_path, limit)
-            self.status.showMessage("Loading MNIST…")
+            self._load(dataset)
 
     # --- building -----------------------------------------------------------------------------
 
@@ -188,6 +204,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         self.flow = FlowPanel()
         self.health = HealthPanel()
         self.probes = ProbesPanel()
+        self.augmented = AugmentedStrip()
         self.second = ComparisonPanel()
         p = self.probes
         for signal, slot in ((p.probe_chosen, self.choose_probe), (p.pin_digit, self.pin_digit),
@@ -244,27 +261,92 @@ class MainWindow(QMainWindow, ProbingWindow):
 
     # --- data ---------------------------------------------------------------------------------
 
+    def _load(self, name: str) -> None:
+        """Read the dataset called ``name`` on the loader's thread; ``_on_data_loaded`` (or
+        ``_on_data_failed``) follows. The command line's path is for its own dataset only."""
+        self._loading = name
+        first, path = self._data_path
+        self.loader.start(name, path if name == first else None, self._limit)
+        self.status.showMessage(f"Loading {DATASETS[name].title}…")
+        self._check_dataset_action(name)
+        self._update_controls()
+
+    def choose_dataset(self, name: str) -> None:
+        """File ▸ Dataset: train on another dataset. The network (trained on the other images)
+        is asked about, as for Open; training and a comparison stop; once the images are read,
+        a new run, with the new dataset's default probes. Remembered for the next start."""
+        if self._loading == name or (self._loading is None and self.data is not None
+                                     and self.data.name == name):
+            self._check_dataset_action(name)
+            return
+        if not self.may_discard("Open"):
+            self._check_dataset_action(self._loading or (self.data.name if self.data is not None else None))
+            return
+        self._stop_and_wait()
+        self._set_comparison(None)
+        self._load(name)
+
+    def _check_dataset_action(self, name: str | None) -> None:
+        """File ▸ Dataset shows ``name`` chosen (none, for a dataset it does not list)."""
+        for key, chosen in self.dataset_actions.items():
+            chosen.setChecked(key == name)
+
     @Slot(object)
     def _on_data_loaded(self, data) -> None:
+        if self._loading not in (None, data.name):
+            return  # read too late: another dataset was chosen meanwhile
+        self._loading = None
+        if self.data is not None:  # another dataset: the run was made on the other images
+            self._stop_and_wait()
+            self.run = None  # its network, history and probes are of the other dataset
+            self.evaluation.clear()  # its evaluation points into the other test images
+            if data.name in DATASETS:
+                self.settings.setValue(DATASET_KEY, data.name)
         self.data = data
+        if self.trainer_process is not None:
+            self.trainer_process.close()  # it holds the other dataset in shared memory
+            self.trainer_process = None
         if self.use_process:
             self.trainer_process = TrainerProcess(data)
             if self.isVisible():
                 self.trainer_process.prestart()  # ahead of Train, so the first batch comes at once
+        self._show_class_names(data)
+        self._check_dataset_action(data.name)
         self.activations.set_dataset(data.x_test, data.y_test)
         self.layermap.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
         self.evaluation.set_images(data.x_test)
         self.status.showMessage(f"{len(data.x_train):,} training and {len(data.x_test):,} test "
-                                f"images from {data.source}", 8000)
+                                f"images of {data.title} from {data.source}", 8000)
         if self.run is None:
             self._new_run()
         self._update_controls()
         self.data_ready.emit()
 
-    @Slot(str)
-    def _on_data_failed(self, message: str) -> None:
-        self.show_error(f"{message}. Training is unavailable; start the program with --data PATH.")
+    def _show_class_names(self, data: Dataset) -> None:
+        """Every panel that names a class says the dataset's names."""
+        names = data.class_names
+        for panel in (self.activations, self.evaluation, self.diagram):
+            panel.set_class_names(names)
+        self.pad.set_class_names(names, data.title)
+        self.probes.cells.class_names = names
+        self.probes.label_box.setToolTip(
+            "The class the drawing is: what it is taught as, or pinned with"
+            + ("" if data.digits else " (" + ", ".join(f"{k} {n}" for k, n in enumerate(names)) + ")"))
+
+    @Slot(str, str)
+    def _on_data_failed(self, name: str, message: str) -> None:
+        if self._loading != name:
+            return  # another dataset was chosen meanwhile
+        self._loading = None
+        if self.data is not None:  # a dataset chosen in the menu: the one loaded stays
+            self._check_dataset_action(self.data.name)
+            self._update_controls()
+            self.show_error(f"{message}; the window goes on with {self.data.title}.")
+            return
+        self._update_controls()
+        self.show_error(f"{message}. Training is unavailable; choose another dataset in File ▸ Dataset, "
+                        f"or start the program with --data PATH.")
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -345,6 +427,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         if self.comparison is not None:  # Reset: the second run starts again too, from its seed
             self.compare_again(config)
         self._set_view(moment=None, off=(), probe=None)
+        self._draw_augmented(config)
         return True
 
     def _moment_marks(self) -> tuple[list[float], list[int]]:
@@ -517,6 +600,7 @@ class MainWindow(QMainWindow, ProbingWindow):
             config = self.form.config()
         except UserError:
             return  # half typed: said when Train or Reset is pressed
+        self._draw_augmented(config)
         remade = (config.architecture, config.seed) != (run.config.architecture, run.config.seed)
         if remade and run.worker is None and run.step == 0 and len(run.history.epochs) == 0:
             self._new_run(config)
@@ -708,6 +792,14 @@ class MainWindow(QMainWindow, ProbingWindow):
             self.flow.show_position(self._at()[2])
         if self._seen(self.health_dock):
             self.health.show_moment(self.view.moment)
+
+    def _draw_augmented(self, config: TrainConfig) -> None:
+        """The strip of what the network is fed, with the augmentation the settings ask for."""
+        key = (config.augment, config.seed)
+        if self.data is not None and self._drawn.get("augmented") != key:
+            self.augmented.show_images(self.data.x_train[:AUGMENTED_SHOWN], augmentation(config.augment),
+                                       config.seed)
+            self._drawn["augmented"] = key
 
     def _flow_per_epoch(self) -> int:
         """The flow's records in an epoch: every batch's, or every k-th of a small network."""
@@ -957,7 +1049,7 @@ class MainWindow(QMainWindow, ProbingWindow):
 
     def _update_controls(self) -> None:
         """Which commands can be used now (the toolbar's buttons follow their actions)."""
-        ready = self.data is not None
+        ready = self.data is not None and self._loading is None  # not while another is read
         running = self.training is not None
         paused = running and self.training.control.paused
         self.train_action.setEnabled(ready and not running)
@@ -1022,10 +1114,15 @@ class MainWindow(QMainWindow, ProbingWindow):
         """Load a brain.npz, with its history if it has one, and show it at once (live: its
         final weights); on any fault, one sentence and nothing changes. Unless ``asked``
         already, a network trained and not saved is asked about first."""
-        if not asked and not self.may_discard("Open"):
+        if self._loading is not None:
+            self.show_error(f"{DATASETS[self._loading].title} is still being read: open the model once "
+                            f"it is here.")
+            return False
+        if self.data is None or (not asked and not self.may_discard("Open")):
             return False
         try:
             net, meta, history = load_run(path)
+            check_dataset(meta, self.data, path, self._dataset_remedy(meta))
         except UserError as exc:
             self.show_error(str(exc))
             if not os.path.exists(path):
@@ -1050,6 +1147,13 @@ class MainWindow(QMainWindow, ProbingWindow):
         self.status.showMessage(f"opened {path}{kept}", 8000)
         return True
 
+    def _dataset_remedy(self, meta: dict) -> str:
+        """How to open a model of another dataset this program knows: choose it first."""
+        name, _ = trained_on(meta)
+        if name in DATASETS and name != self.data.name:
+            return f"choose File ▸ Dataset ▸ {DATASETS[name].title} first"
+        return ""
+
     @Slot()
     def save(self) -> bool:
         """File → Save: to the network's file, or asked for one if it has none yet."""
@@ -1073,7 +1177,8 @@ class MainWindow(QMainWindow, ProbingWindow):
             run.ensure_moment()  # the history ends with the weights saved
         snapshot = run.live
         meta = {"epochs": snapshot.epoch, "test_accuracy": run.test_accuracy,
-                "step": snapshot.step, "config": run.config.as_dict(), "dataset": self.data.source}
+                "step": snapshot.step, "config": run.config.as_dict(), "dataset": self.data.source,
+                **dataset_meta(self.data)}
         try:
             save_model(path, snapshot.network(), meta, history=run.history)
         except UserError as exc:
@@ -1177,10 +1282,12 @@ class MainWindow(QMainWindow, ProbingWindow):
         return f"'{os.path.basename(run.path)}'" if run is not None and run.path else "(not saved yet)"
 
     def _update_title(self) -> None:
-        """The file's name and [*], which Qt shows as an unsaved mark."""
+        """The file's name and [*], which Qt shows as an unsaved mark, and the dataset unless
+        it is MNIST."""
         run = self.run
         name = os.path.basename(run.path) if run is not None and run.path else "untitled"
-        title = f"{name}[*] — Watch a network learn"
+        on = f" ({self.data.title})" if self.data is not None and self.data.name != "mnist" else ""
+        title = f"{name}[*]{on} — Watch a network learn"
         if self.windowTitle() != title:
             self.setWindowTitle(title)
         self.setWindowModified(run is not None and run.unsaved)

@@ -73,11 +73,12 @@ def test_the_window_fits_a_1280x720_screen(small):
 
 def test_on_a_small_screen_the_inspector_and_the_pad_share_a_place(small):
     """Below ROOMY_HEIGHT the inspector and the pad are tabs of one dock area, the pad in front;
-    the activations share theirs with the diagram, the layer map, the confusion matrix and the
-    probes; the second run of a comparison is a tab behind the inspector."""
+    the activations share theirs with the diagram, the layer map, the confusion matrix, the
+    probes and what it is fed; the second run of a comparison is a tab behind the inspector."""
     assert set(small.tabifiedDockWidgets(small.pad_dock)) == {small.inspector_dock, small.second_dock}
     assert small.tabifiedDockWidgets(small.activations_dock) == [small.diagram_dock, small.layermap_dock,
-                                                                small.evaluation_dock, small.probes_dock]
+                                                                small.evaluation_dock, small.probes_dock,
+                                                                small.augmented_dock]
     assert in_sight(small.pad) and not in_sight(small.inspector)
 
 

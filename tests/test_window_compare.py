@@ -201,3 +201,16 @@ def test_a_damaged_file_is_refused_as_a_comparison_in_one_sentence(window, tmp_p
     window.show_error = errors.append
     assert not window.compare_with_file(str(bad))
     assert len(errors) == 1 and "bad.npz" in errors[0] and window.comparison is None
+
+
+def test_the_strip_shows_what_the_settings_feed_the_network(window):
+    """What it is fed: the first training images, and below them as the augmentation of the
+    form moves them; none leaves them as they are."""
+    strip = window.augmented
+    np.testing.assert_array_equal(strip.originals, window.data.x_train[:8])
+    np.testing.assert_array_equal(strip.augmented, strip.originals)  # the default: none
+    window.form.augment.setCurrentText("affine")
+    assert not np.array_equal(strip.augmented, strip.originals)
+    assert "rotation" in strip.caption.text()
+    window.form.augment.setCurrentText("none")
+    np.testing.assert_array_equal(strip.augmented, strip.originals)
