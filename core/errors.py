@@ -3,9 +3,29 @@
 Anything else that escapes is a bug in this program, not in the user's input.
 """
 
+MAX_MESSAGE = 1000  # characters: a sentence longer than this is cut (a file can name a huge shape)
+
+
+def one_sentence(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` as one printable line of at most ``limit`` characters: control characters
+    (a newline, a terminal's escape sequences) escaped, and the middle of a long one cut out,
+    so that both the start (what failed) and the end (why) remain."""
+    message = str(message)
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace")
+                          .decode("ascii") for c in message)
+    if len(message) > limit:
+        half = (limit - 1) // 2
+        message = message[:half] + "…" + message[len(message) - (limit - 1 - half):]
+    return message
+
 
 class UserError(Exception):
-    """A bad flag, file or dataset: the message is the whole explanation."""
+    """A bad flag, file or dataset: the message is the whole explanation, made one printable line
+    of at most MAX_MESSAGE characters whatever went into it (``one_sentence``)."""
+
+    def __init__(self, message="", *args):
+        super().__init__(one_sentence(message), *args)
 
 
 class ConfigError(UserError):
