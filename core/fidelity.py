@@ -27,9 +27,9 @@ import numpy as np
 from core.commandline import Parser, guarded, positive_int
 from core.config import preset
 from core.data import load_mnist
-from core.errors import ConfigError
+from core.errors import ConfigError, one_sentence
 from core.metrics import accuracy
-from core.model_io import load_model
+from core.model_io import check_dataset, load_model
 from core.network import Network
 from core.preprocess import SIDE, preprocess
 from core.train import Trainer
@@ -101,11 +101,15 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def obtain_network(args, data) -> tuple[Network, str]:
-    """The network of args.model, or the fast preset trained for args.epochs; and a description."""
+    """The network of args.model (WrongDataset unless trained on the dataset of ``data``), or the
+    fast preset trained for args.epochs; and a description, one printable line."""
     if args.model is not None:
-        net, meta = load_model(args.model)
-        trained = f", trained {meta['epochs']} epochs" if "epochs" in meta else ""
-        return net, f"{args.model}: {'-'.join(map(str, net.sizes))} {net.hidden.name}/{net.output.name}{trained}"
+        net, meta = load_model(args.model)  # meta's fields are checked: epochs a whole number
+        check_dataset(meta, data, args.model)  # a model of other classes cannot read digits
+        epochs = meta.get("epochs")
+        trained = f", trained {epochs} epochs" if isinstance(epochs, int) else ""
+        return net, (f"{one_sentence(args.model)}: {'-'.join(map(str, net.sizes))} "
+                     f"{net.hidden.name}/{net.output.name}{trained}")
     config = preset("fast").replace(epochs=args.epochs)
     epochs = f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}"
     print(f"no model given: training the fast preset for {epochs} on {len(data.x_train)} images",

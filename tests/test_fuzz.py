@@ -1,5 +1,6 @@
-"""Fuzzing with hypothesis (issue 6, item 5): the loaders, the command line and the
-preprocessing, fed random input, raise nothing but the program's own clear errors.
+"""Fuzzing with hypothesis (issue 6, item 5; issue 16 added the metadata of model files): the
+loaders, the command line and the preprocessing, fed random input, raise nothing but the
+program's own clear errors.
 
 The contract of every test here: a UserError subclass with a one-line message naming the file,
 or a valid result; any other exception is a bug. Runs are derandomized and database-free, so
@@ -8,6 +9,7 @@ CI sees the same examples every time.
 import contextlib
 import gzip
 import io
+import json
 import math
 import tempfile
 import warnings
@@ -22,9 +24,16 @@ from hypothesis.extra.numpy import arrays
 
 from app import cli
 from core.config import TrainConfig
-from core.data import read_dataset, read_idx
-from core.errors import ConfigError, DataError, ModelFileError, UserError
-from core.model_io import load_model, save_model
+from core.data import Dataset, read_dataset, read_idx
+from core.errors import (
+    MAX_MESSAGE,
+    ConfigError,
+    DataError,
+    ModelFileError,
+    UserError,
+    WrongDataset,
+)
+from core.model_io import check_dataset, load_model, save_model, trained_on
 from core.network import Network
 from core.preprocess import SIDE, ink_from_image, preprocess
 from tests.hostile import cheaply, npy_member
@@ -277,6 +286,101 @@ def test_a_saved_model_with_flipped_bytes(hidden, flips, activation):
     assert all(np.isfinite(W).all() for W in loaded.W) and all(np.isfinite(b).all() for b in loaded.b)
     if not flips:
         assert loaded.sizes == net.sizes
+
+
+# --- loaders: a real model, its metadata any JSON -----------------------------------------------
+
+ODD_TEXT = st.sampled_from(["\x1b[2J\x1b[31m", "\x1b]0;title\x07", "two\nlines\r", "\ud800",
+                            "\udfff\ud83d", "\u202eevil", "\x00", "", "x" * 10_000, "é✓", "\t"])
+TEXT = st.one_of(st.text(max_size=20), ODD_TEXT, st.text(max_size=3).map(lambda t: t * 4000))
+JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), TEXT,
+              st.sampled_from([2**31, 3_000_000_000, 2**63, 10**400, -1, 0, 1, 2, 0.5])),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12)
+META_KEYS = st.one_of(st.sampled_from(["date", "format", "epochs", "step", "seconds", "seed",
+                                       "test_accuracy", "train_images", "dataset", "dataset_name",
+                                       "class_names", "config"]), TEXT)
+CONFIG = st.dictionaries(st.sampled_from(["sizes", "hidden", "lr", "epochs", "seed", "batch_size",
+                                          "dropout", "optimizer", "augment"]) | TEXT, JSON, max_size=5)
+RAW_JSON = st.sampled_from(["9" * 5000, "-" + "1" * 4301, "NaN", "Infinity", "-Infinity", "1e999",
+                            "[" * 5000 + "]" * 5000, '"\\ud800"', '"\\u001b[2J"'])
+
+
+@st.composite
+def meta_texts(draw) -> str:
+    """The JSON of a model's metadata: an object whose fields (known ones and others) hold any
+    JSON value, odd strings, ten odd class names, perhaps a raw token json.dumps cannot write
+    (an integer of 5,000 digits); or, now and then, any JSON at all."""
+    if draw(st.integers(0, 9)) == 0:
+        return json.dumps(draw(JSON), ensure_ascii=draw(st.booleans()))
+    meta = draw(st.dictionaries(META_KEYS, JSON, max_size=6))
+    if draw(st.booleans()):
+        meta["config"] = draw(CONFIG)
+    if draw(st.integers(0, 3)) == 0:
+        meta["class_names"] = draw(st.lists(TEXT, min_size=10, max_size=10))
+    text = json.dumps(meta, ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()):
+        key = json.dumps(draw(META_KEYS))
+        text = "{" + f"{key}: {draw(RAW_JSON)}" + (", " + text[1:] if len(text) > 2 else "}")
+    return text
+
+
+@pytest.fixture(scope="module")
+def model_members():
+    """The arrays of a small saved model, to which each example gives its own metadata."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "brain.npz"
+        save_model(path, Network.initialised((784, 4, 10), "relu", "softmax", "ce"))
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+
+
+@settings(FUZZ, max_examples=250)
+@given(text=meta_texts())
+def test_any_metadata_loads_checked_or_is_refused_in_one_printable_line(model_members, text):
+    """Metadata of every JSON type and odd strings: the model loads with metadata whose every
+    string is printable and whose counts are whole numbers, or ModelFileError in one printable
+    line of at most 1,000 characters naming the file; never anything else. What the programs
+    print of it (the epochs, the date, the dataset's names) can be formatted."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "brain.npz"
+        np.savez(path, **{**model_members, "meta": np.array(text)})
+        try:
+            _, meta = load_model(path)
+        except ModelFileError as exc:
+            message = str(exc)
+            assert message.isprintable() and len(message) <= MAX_MESSAGE, repr(message[:200])
+            assert str(path) in message
+            return
+    assert isinstance(meta, dict)
+    for value in _strings(meta):
+        assert value.isprintable() and len(value) <= 300, repr(value[:200])
+    for key in ("epochs", "step", "train_images"):
+        assert key not in meta or (type(meta[key]) is int and meta[key] >= 0)
+    assert "date" not in meta or isinstance(meta["date"], str)
+    assert isinstance(meta.get("config", {}), dict)
+    name, class_names = trained_on(meta)
+    assert f"{name} {class_names} {meta.get('epochs')} {meta.get('date', '')[:10]} {meta}".isprintable()
+    data = Dataset(np.zeros((1, 784), np.float32), np.zeros(1, np.uint8),
+                   np.zeros((1, 784), np.float32), np.zeros(1, np.uint8), "fuzz")
+    try:
+        check_dataset(meta, data, str(path))
+    except WrongDataset as exc:
+        assert str(exc).isprintable()
+
+
+def _strings(value):
+    """Every string in a parsed JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
 
 
 # --- the command line --------------------------------------------------------------------------
