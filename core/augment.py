@@ -66,10 +66,11 @@ class Augmentation:
     shear: float = 0.0  # the shear factor uniform in [-shear, shear]
     elastic_alpha: float = 0.0  # pixels of elastic displacement (Simard's alpha); 0: none
     elastic_sigma: float = 4.0  # pixels, the Gaussian smoothing of the random field
+    mirror: float = 0.0  # the probability an image is mirrored left to right (clothes, not digits)
 
     def __post_init__(self):
         limits = {"shift": MAX_SHIFT, "rotation": MAX_ROTATION, "scale": MAX_SCALE, "shear": MAX_SHEAR,
-                  "elastic_alpha": MAX_ELASTIC_ALPHA, "elastic_sigma": MAX_ELASTIC_SIGMA}
+                  "elastic_alpha": MAX_ELASTIC_ALPHA, "elastic_sigma": MAX_ELASTIC_SIGMA, "mirror": 1.0}
         for field in fields(self):
             value = getattr(self, field.name)
             name = field.name.replace("_", " ")
@@ -86,29 +87,60 @@ class Augmentation:
     @property
     def identity(self) -> bool:
         """True if every image comes out as it went in."""
-        return self.shift == self.rotation == self.scale == self.shear == self.elastic_alpha == 0.0
+        return (self.shift == self.rotation == self.scale == self.shear == self.elastic_alpha
+                == self.mirror == 0.0)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """x (B, 784) float32 in [0, 1] -> a NEW (B, 784) float32 array, each image transformed
-        by its own random transform drawn from ``rng``. Never modifies x (x may be read-only).
-        The draws, in this order: (B, 5) uniforms for the affine maps, then, if elastic_alpha
-        > 0, the (2 b, 28, 28) noise of each block's elastic fields, block after block."""
+        by its own random transform drawn from ``rng``: ``apply(x, draw(B, rng))``. Never
+        modifies x (x may be read-only)."""
+        return self.apply(x, self.draw(len(x), rng))
+
+    def draw(self, n: int, rng: np.random.Generator) -> "Drawn":
+        """The random part of transforming n images, all of it, in this order: (n, 5) uniforms
+        for the affine maps, then, if mirror > 0, (n,) uniforms choosing the images mirrored,
+        then, if elastic_alpha > 0, the (2 b, 28, 28) noise of each block's elastic field,
+        block after block. What is left (``apply``) is arithmetic, which a thread can do while
+        the generator goes on (``core.train`` does: the draws stay in their order)."""
+        if self.identity:
+            return Drawn(None, ())
+        maps = random_affine(n, rng, self.shift, self.rotation, self.scale, self.shear)
+        if self.mirror > 0.0:
+            mirrored = rng.random(n) < self.mirror
+            maps[mirrored] = compose(maps[mirrored], MIRROR[None].repeat(mirrored.sum(), 0))
+        noise = ()
+        if self.elastic_alpha > 0.0:
+            noise = tuple(elastic_noise(len(range(start, min(start + BLOCK, n))), rng)
+                          for start in range(0, n, BLOCK))
+        return Drawn(invert(maps), noise)
+
+    def apply(self, x: np.ndarray, drawn: "Drawn") -> np.ndarray:
+        """x (B, 784) transformed by what ``draw(B, ...)`` drew: a NEW (B, 784) float32 array.
+        Reads only its arguments, so it may run on another thread."""
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != SIDE * SIDE:
             raise ValueError(f"augmentation expects images of shape (B, {SIDE * SIDE}), got {x.shape}")
-        if self.identity:
+        if drawn.maps is None:
             return np.array(x, dtype=np.float32)  # a copy, bit for bit
-        n = len(x)
-        maps = invert(random_affine(n, rng, self.shift, self.rotation, self.scale, self.shear))
-        out = np.empty((n, SIDE * SIDE), dtype=np.float32)
-        for start in range(0, n, BLOCK):  # blocks of images, each vectorised (see BLOCK)
+        if len(drawn.maps) != len(x):
+            raise ValueError(f"{len(drawn.maps)} transforms drawn for {len(x)} images")
+        out = np.empty((len(x), SIDE * SIDE), dtype=np.float32)
+        for i, start in enumerate(range(0, len(x), BLOCK)):  # blocks of images, each vectorised (see BLOCK)
             block = slice(start, start + BLOCK)
-            points = sampling_points(maps[block])  # (2, b, 784)
-            if self.elastic_alpha > 0.0:
-                field = elastic_field(len(points[0]), rng, self.elastic_alpha, self.elastic_sigma)
+            points = sampling_points(drawn.maps[block])  # (2, b, 784)
+            if drawn.noise:
+                field = smooth_field(drawn.noise[i], self.elastic_alpha, self.elastic_sigma)
                 points += field.reshape(points.shape)
             _bilinear(x[block].reshape(-1, SIDE, SIDE), points, out[block])
         return np.clip(out, 0.0, 1.0, out=out)  # bilinear means of [0, 1] stay there, but for rounding
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What ``Augmentation.draw`` drew for n images: the sampling maps S (n, 2, 3), None for
+    the identity, and the raw noise of each block's elastic field (none without elastic)."""
+    maps: np.ndarray | None
+    noise: tuple[np.ndarray, ...]
 
 
 # --- affine maps ------------------------------------------------------------------------------
@@ -162,6 +194,10 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return np.concatenate([A @ B, A @ b + a], axis=2)
 
 
+# The mirror image left to right, about the field's centre: column c goes to 27 - c, exactly.
+MIRROR = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 2 * CENTRE]])
+
+
 def _pixel_grid() -> np.ndarray:
     """(3, 784) float32: every pixel's homogeneous [r, c, 1], row after row as in x."""
     r, c = np.divmod(np.arange(SIDE * SIDE), SIDE)
@@ -197,15 +233,26 @@ def gaussian_matrix(sigma: float, n: int = SIDE) -> np.ndarray:
 
 def elastic_field(n: int, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
     """(2, n, 28, 28) float32 displacements (rows, then columns, as ``sampling_points``): noise
-    uniform in [-1, 1] per pixel, smoothed along both axes by a Gaussian of sigma (separable:
-    G @ F @ G.T, two matrix products for the whole batch), times alpha. With sigma = 4 the
-    smoothing leaves a standard deviation of about 0.04 of the noise's 0.58, so alpha = 34
-    moves pixels by about 1.3 px (more at the centre, less at the rim, where part of the
-    kernel falls outside)."""
-    G = gaussian_matrix(sigma)  # (28, 28)
+    uniform in [-1, 1] per pixel (``elastic_noise``), smoothed along both axes by a Gaussian of
+    sigma, times alpha (``smooth_field``). With sigma = 4 the smoothing leaves a standard
+    deviation of about 0.04 of the noise's 0.58, so alpha = 34 moves pixels by about 1.3 px
+    (more at the centre, less at the rim, where part of the kernel falls outside)."""
+    return smooth_field(elastic_noise(n, rng), alpha, sigma)
+
+
+def elastic_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(2 n, 28, 28) float32 uniform in [-1, 1): the random part of n images' elastic fields."""
     noise = rng.random((2 * n, SIDE, SIDE), dtype=np.float32)
     noise *= 2.0
-    noise -= 1.0  # uniform in [-1, 1)
+    noise -= 1.0
+    return noise
+
+
+def smooth_field(noise: np.ndarray, alpha: float, sigma: float) -> np.ndarray:
+    """``elastic_noise`` (2 n, 28, 28) smoothed along both axes (separable: G @ F @ G.T, two
+    matrix products for the whole batch) and times alpha: (2, n, 28, 28). Does not modify noise."""
+    G = gaussian_matrix(sigma)  # (28, 28)
+    n = len(noise) // 2
     # alpha folded into the first pass: (2n 28, 28) @ (28, 28), each row of each image smoothed
     rows_smoothed = noise.reshape(-1, SIDE) @ (G.T * np.float32(alpha))
     return (G @ rows_smoothed.reshape(2 * n, SIDE, SIDE)).reshape(2, n, SIDE, SIDE)  # along columns too

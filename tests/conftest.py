@@ -30,7 +30,7 @@ def fast_net(mnist):
     stops being wrong, and those tests lose what they show."""
     from core.config import preset
     from core.train import Trainer
-    trainer = Trainer(mnist.limit(20_000, 1000), preset("fast").replace(lr=1e-3, epochs=1))
+    trainer = Trainer(mnist.limit(20_000, 1000), preset("fast").replace(lr=1e-3, warmup=0.0, epochs=1))
     for _ in trainer.run():
         pass
     return trainer.net

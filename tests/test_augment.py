@@ -237,3 +237,30 @@ def test_named_settings():
         augmentation("wobbly")
     assert all(isinstance(a, Augmentation) for a in AUGMENTATIONS.values() if a is not None)
     assert math.isclose(Augmentation(shift=2).shift, 2.0) and isinstance(Augmentation(shift=2).shift, float)
+
+
+def test_a_mirror_turns_columns_exactly_and_twice_is_the_identity():
+    """Mirroring maps column c to 27 - c, about the field's centre, with no interpolation."""
+    x = np.random.default_rng(16).random((40, 784), dtype=np.float32)
+    out = Augmentation(mirror=1.0)(x, np.random.default_rng(17))
+    np.testing.assert_array_equal(out.reshape(-1, SIDE, SIDE), x.reshape(-1, SIDE, SIDE)[:, :, ::-1])
+    assert Augmentation(mirror=1.0)(out, np.random.default_rng(18)).tobytes() == x.tobytes()
+    half = Augmentation(mirror=0.5)(x, np.random.default_rng(19)).reshape(-1, SIDE, SIDE)
+    mirrored = [np.array_equal(h, i[:, ::-1]) for h, i in zip(half, x.reshape(-1, SIDE, SIDE))]
+    kept = [np.array_equal(h, i) for h, i in zip(half, x.reshape(-1, SIDE, SIDE))]
+    assert all(m != k for m, k in zip(mirrored, kept)) and 10 <= sum(mirrored) <= 30
+
+
+@pytest.mark.parametrize("name", ["affine", "elastic"])
+def test_drawing_apart_from_the_arithmetic_gives_the_same_images(name):
+    """What a trainer does on a thread (``apply``) with what it drew (``draw``) is the call."""
+    x = np.random.default_rng(20).random((70, 784), dtype=np.float32)
+    aug = augmentation(name)
+    rng = np.random.default_rng(21)
+    drawn = aug.draw(len(x), rng)
+    after = rng.bit_generator.state
+    again = np.random.default_rng(21)
+    assert aug.apply(x, drawn).tobytes() == aug(x, again).tobytes()
+    assert again.bit_generator.state == after  # the call draws exactly what draw drew
+    with pytest.raises(ValueError, match="70 transforms drawn for 69 images"):
+        aug.apply(x[:69], drawn)

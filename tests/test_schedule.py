@@ -55,7 +55,7 @@ def data(small_mnist):
 
 
 def test_the_reported_learning_rate_of_each_batch_follows_the_cosine(data):
-    trainer = Trainer(data, preset("fast").replace(lr=0.01, schedule="cosine", epochs=2, batch_size=100))
+    trainer = Trainer(data, preset("fast").replace(lr=0.01, schedule="cosine", warmup=0.0, epochs=2, batch_size=100))
     expected = [0.01 * (1 + math.cos(math.pi * k / 8)) / 2 for k in range(8)]
     assert batch_lrs(trainer) == pytest.approx(expected)
     assert trainer.lr == 0.01  # the scale: lr_decay is the step schedule's alone
@@ -83,7 +83,7 @@ def test_warmup_with_the_step_schedule_keeps_the_decay_per_epoch(data):
 def test_a_new_learning_rate_scales_the_whole_curve(data):
     """Control.set_lr while a cosine runs: eta becomes the new peak, the curve goes on from where
     it was (the batch after the change trains at new eta * shape)."""
-    trainer = Trainer(data, preset("fast").replace(lr=0.01, schedule="cosine", epochs=2, batch_size=100))
+    trainer = Trainer(data, preset("fast").replace(lr=0.01, schedule="cosine", warmup=0.0, epochs=2, batch_size=100))
     control = Control()
     runner = trainer.run(control)
     first = [next(runner).lr for _ in range(3)]
@@ -96,7 +96,7 @@ def test_a_new_learning_rate_scales_the_whole_curve(data):
 def test_extend_starts_the_schedule_again_over_the_new_epochs(data):
     """Stopped a quarter into the second epoch, then extended by 2 epochs: the cosine runs from
     the point where training stands (1.25 epochs) to the new end (1 + 2), at the new eta."""
-    config = preset("fast").replace(lr=0.01, schedule="cosine", epochs=2, batch_size=100)
+    config = preset("fast").replace(lr=0.01, schedule="cosine", warmup=0.0, epochs=2, batch_size=100)
     trainer = Trainer(data, config)
     control = Control()
     for report in trainer.run(control):

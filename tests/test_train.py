@@ -155,7 +155,7 @@ def test_stop_ends_the_run_between_batches(small_mnist):
 
 
 def test_learning_rate_changes_at_the_next_batch(small_mnist):
-    trainer = Trainer(small_mnist, preset("fast").replace(epochs=1, batch_size=500))
+    trainer = Trainer(small_mnist, preset("fast").replace(epochs=1, batch_size=500, warmup=0.0))
     control = Control()
     runner = trainer.run(control)
     assert next(runner).lr == pytest.approx(preset("fast").lr)
@@ -322,10 +322,16 @@ def test_augmentation_changes_the_training_batch_only(small_mnist, monkeypatch):
     real = core.augment.AUGMENTATIONS["affine"]
 
     class Spy:
-        def __call__(self, x, rng):
+        def draw(self, n, rng):
             assert rng is trainer.noise
+            return real.draw(n, rng)
+
+        def apply(self, x, drawn):
             seen.append(x.copy())
-            return real(x, rng)
+            return real.apply(x, drawn)
+
+        def __call__(self, x, rng):
+            return self.apply(x, self.draw(len(x), rng))
 
     monkeypatch.setitem(core.augment.AUGMENTATIONS, "affine", Spy())
     backprop = trainer.net.backprop
@@ -366,17 +372,37 @@ def test_a_noisy_run_handed_over_mid_epoch_trains_bit_for_bit_the_same(small_mni
     for report in halted.run(control):
         if report.step == 4:
             control.stop()
+            during = halted.state()  # as the child reads it between two batches: the next drawn ahead
     fields, arrays = halted.state()
     assert "noise" in fields and fields["in_progress"]["next_batch"] == 4
+    assert during[0] == fields
     resumed = Trainer.from_state(data, fields, {k: a.copy() for k, a in arrays.items()})
     list(resumed.run())
     for a, b in zip(resumed.net.W + resumed.net.b, straight.net.W + straight.net.b):
         np.testing.assert_array_equal(a, b)
 
 
+def test_augmenting_the_next_batch_on_a_thread_trains_as_augmenting_each_in_turn(small_mnist, monkeypatch):
+    """The next batch's images are transformed while this one trains, but drawn for in the
+    trainer's thread right after this batch's own draws: the run is the one a trainer gets that
+    draws and transforms each batch just before it trains on it (dropout draws in between)."""
+    import core.train
+    data = small_mnist.limit(600, 100)
+    config = preset("fast").replace(epochs=2, batch_size=100, **NOISY)
+    ahead = Trainer(data, config)
+    list(ahead.run())
+    monkeypatch.setattr(core.train._AugmentAhead, "start", lambda self, x, indices: None)
+    in_turn = Trainer(data, config)
+    list(in_turn.run())
+    for a, b in zip(ahead.net.W + ahead.net.b, in_turn.net.W + in_turn.net.b):
+        np.testing.assert_array_equal(a, b)
+    assert ahead.noise.bit_generator.state == in_turn.noise.bit_generator.state
+
+
 def test_a_state_from_before_the_noise_generator_still_restores(small_mnist):
     data = small_mnist.limit(300, 50)
-    config = preset("fast").replace(epochs=1, batch_size=100)
+    # states from before the noise generator had no warm-up either, nor had 'fast' then
+    config = preset("fast").replace(epochs=1, batch_size=100, warmup=0.0)
     trainer = Trainer(data, config)
     fields, arrays = trainer.state()
     old = {k: v for k, v in fields.items() if k not in ("noise", "schedule_start")}
@@ -390,7 +416,7 @@ def test_a_state_from_before_the_noise_generator_still_restores(small_mnist):
 @pytest.mark.parametrize("changes,message", [
     (dict(dropout=1.0), "dropout must be at least 0 and below 1, got 1.0"),
     (dict(dropout=-0.1), "dropout must be at least 0 and below 1, got -0.1"),
-    (dict(augment="mirror"), "unknown augmentation 'mirror'; choose one of none, affine, elastic"),
+    (dict(augment="twirl"), "unknown augmentation 'twirl'; choose one of none, affine, elastic"),
 ])
 def test_bad_noise_settings_are_one_sentence(changes, message):
     with pytest.raises(ConfigError, match=message):
