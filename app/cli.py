@@ -3,26 +3,48 @@
 It lives in ``app`` because ``predict`` reads its image files through ``app.images`` (Qt's
 QImageReader: QtGui, never QtWidgets), imported when it runs and only then; ``train`` and
 ``evaluate`` import no Qt at all, nor TensorFlow, so they start fast. ``train`` records the run's
-history (``core.history``) and saves it with the network; ``evaluate`` shows it. A user error
-prints one sentence on stderr and exits with status 2.
+history (``core.history``) and saves it with the network; ``evaluate`` shows it.
+
+Every command runs under ``core.commandline.guarded``: a user error prints one sentence on stderr
+and exits with status 2; a stdout that goes away (``| head -1``) or fills (``> /dev/full``) stops
+the printing, not the work (``train`` still saves its model), and exits 141 or 2; a stream
+closed before the start is /dev/null. ``train`` and ``compare`` check that their ``--out`` can be
+written (``check_can_save``) and every whole-number flag is in its bounds before any training,
+so a bad name never costs a trained network. Ctrl+C while training stops it, saves nothing (the
+file named by ``--out`` stays as it was: a half-trained network is not what was asked for) and
+exits 130; Ctrl+C during the save, which takes under a second, lets the save finish first.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 import numpy as np
 
 from core.augment import AUGMENTATIONS
-from core.commandline import USER_ERROR, Parser, guarded
+from core.commandline import (
+    USER_ERROR,
+    Parser,
+    check_can_save,
+    guarded,
+    interrupt_deferred,
+)
 from core.compare import describe, settings, train_together
 from core.config import PRESETS, TrainConfig, preset
 from core.data import DATASETS, load_dataset, reads_digits, title
 from core.errors import ConfigError, UserError
 from core.history import History, record
 from core.metrics import accuracy, confusion_matrix, precision_recall
-from core.model_io import check_dataset, dataset_meta, load_model, load_run, save_model, trained_on
+from core.model_io import (
+    check_dataset,
+    dataset_meta,
+    load_model,
+    load_run,
+    save_model,
+    trained_on,
+)
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
 from core.schedule import SCHEDULES
@@ -93,8 +115,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                                   "others are still classified, and the exit status is then 2.")
     predict.add_argument("model", metavar="MODEL", help="a brain.npz saved by train")
     predict.add_argument("images", metavar="IMAGE", nargs="+",
-                         help="a PNG or JPEG file of any size: dark ink on light paper or light "
-                         "on dark, with or without transparency")
+                         help="a PNG or JPEG file of up to 50 megapixels (above 4, read scaled "
+                         "down): dark ink on light paper or light on dark, with or without "
+                         "transparency")
     predict.add_argument("--number", action="store_true",
                          help="read every digit of each image, left to right, as a number: "
                          "'IMAGE: 2026 (0.99 0.97 0.99 0.95)', each digit's probability after it")
@@ -143,12 +166,18 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: an exit code (0; 2 for a user error; 130 for Ctrl+C; 141 when stdout's
+    reader went away). Parsing runs guarded too, so ``--help | head -1`` is quiet."""
+    return guarded(lambda: _run(argv), "interrupted; nothing was saved")
+
+
+def _run(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    return guarded(lambda: COMMANDS[args.command](args), "interrupted; nothing was saved")
+    return COMMANDS[args.command](args)
 
 
 # --- train ------------------------------------------------------------------------------------
@@ -160,22 +189,48 @@ FLAGS_TO_CONFIG = {"layers": "sizes", "hidden": "hidden", "output": "output", "l
                    "dropout": "dropout", "schedule": "schedule", "warmup": "warmup", "augment": "augment"}
 
 
+# Bounds of the whole-number settings beyond TrainConfig's own (at least 1 epoch, a seed of at
+# least 0, a batch no larger than the training set, at most 100 million weights): the window's
+# form takes epochs and seeds up to these (app.controls.LIMITS), so a model trained here opens
+# there; 10,000 epochs of 'fast' are about 1.5 hours.
+MAX_EPOCHS = 10_000
+MAX_SEED = 2**31 - 1
+MAX_LIMIT = 10_000_000  # images: more than any dataset here holds (MNIST has 60,000 and 10,000)
+
+
 def config_from_args(args) -> TrainConfig:
     changes = {field: getattr(args, flag) for flag, field in FLAGS_TO_CONFIG.items()
                if getattr(args, flag) is not None}
-    return preset(args.preset).replace(**changes)
+    return check_bounds(preset(args.preset).replace(**changes))
+
+
+def check_bounds(config: TrainConfig, which: str = "") -> TrainConfig:
+    """``config``, if its epochs and seed are within MAX_EPOCHS and MAX_SEED; ConfigError
+    otherwise (``which`` names the run, for compare: "A" says "A's seed")."""
+    for name, value, most in (("epochs", config.epochs, MAX_EPOCHS), ("seed", config.seed, MAX_SEED)):
+        if value > most:
+            whose = f"{which}'s {name}" if which else ("the seed" if name == "seed" else name)
+            raise ConfigError(f"{whose} must be at most {most:,}, got {_big(value)}")
+    return config
+
+
+def _big(value: int) -> str:
+    text = f"{value:,}"
+    return text if len(text) <= 40 else f"a number of {len(str(value))} digits"
 
 
 def load_data(args, dataset: str = "mnist"):
     """The --dataset (else ``dataset``), from --data if given, cut to --limit."""
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
+        raise ConfigError(f"--limit must be 1 to {MAX_LIMIT:,}, got {_big(args.limit)}"
+                          if args.limit > 0 else f"--limit must be at least 1, got {args.limit}")
     data = load_dataset(args.dataset or dataset, args.data)
     return data.limit(args.limit, args.limit) if args.limit else data
 
 
 def train(args) -> int:
     config = config_from_args(args)
+    check_can_save(args.out, "the model")  # before training: a bad --out must not cost the run
     data = load_data(args)
     trainer = Trainer(data, config)
     net = trainer.net
@@ -185,18 +240,33 @@ def train(args) -> int:
     progress = ProgressBar(sys.stderr)
     started = time.perf_counter()
     history = History(config.architecture, data.y_test)
-    for report in record(trainer, history):
-        if isinstance(report, EpochReport):
-            progress.clear()
-            print(f"epoch {report.epoch:>{len(str(report.epochs))}}/{report.epochs}  "
-                  f"cost {report.cost:.4f}  train {report.train_accuracy:.4f}  "
-                  f"test {report.test_accuracy:.4f}  {report.seconds:.1f} s", flush=True)
-        else:
-            progress.show(report)
-    save_model(args.out, net, run_meta(trainer, data, time.perf_counter() - started), history)
+    try:
+        for report in record(trainer, history):
+            if isinstance(report, EpochReport):
+                progress.clear()
+                print(f"epoch {report.epoch:>{len(str(report.epochs))}}/{report.epochs}  "
+                      f"cost {report.cost:.4f}  train {report.train_accuracy:.4f}  "
+                      f"test {report.test_accuracy:.4f}  {report.seconds:.1f} s", flush=True)
+            else:
+                progress.show(report)
+    except KeyboardInterrupt:
+        progress.clear()
+        raise KeyboardInterrupt(interrupted_training(trainer, config, [args.out])) from None
+    with interrupt_deferred(f"interrupted while saving; the save finished first: '{args.out}' "
+                            f"holds the trained model"):
+        save_model(args.out, net, run_meta(trainer, data, time.perf_counter() - started), history)
     print(f"saved {args.out}, with the history of its training ({len(history)} moments)")
     print(f"test accuracy: {trainer.test_accuracy:.4f}")
     return 0
+
+
+def interrupted_training(trainer: Trainer, config: TrainConfig, outs) -> str:
+    """What Ctrl+C during training did, in one sentence: nothing saved, and the files named to
+    save to (those that exist) as they were."""
+    epoch = min(trainer.epoch + 1, config.epochs)
+    kept = [f"'{out}'" for out in outs if os.path.lexists(out)]
+    return (f"interrupted in epoch {epoch} of {config.epochs}; nothing was saved"
+            + (f" ({' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} as before)" if kept else ""))
 
 
 def _extras(config: TrainConfig) -> str:
@@ -290,8 +360,8 @@ def evaluate(args) -> int:
 
 def history_table(history: History) -> str:
     """The epochs a history recorded, one line each, under a line saying what it holds."""
-    lines = [f"history: {len(history.epochs)} epochs, {len(history.steps)} batches and "
-             f"{len(history)} moments recorded while training",
+    lines = [(f"history: {len(history.epochs)} epochs, {len(history.steps)} batches and "
+              f"{len(history)} moments recorded while training"),
              "epoch    cost  train acc  test acc  test cost  seconds"]
     lines += [f"{e.epoch:>5}  {e.cost:.4f}  {e.train_accuracy:>9.4f}  {e.test_accuracy:>8.4f}  "
               f"{e.test_cost:>9.4f}  {e.seconds:>7.1f}" for e in history.epochs]
@@ -399,7 +469,10 @@ def _grey_levels(path: str) -> np.ndarray:
 
 def compare(args) -> int:
     common = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs is not None else {})}
-    configs = [settings(args.settings_a, **common), settings(args.settings_b, **common)]
+    configs = [check_bounds(settings(args.settings_a, **common), "A"),
+               check_bounds(settings(args.settings_b, **common), "B")]
+    for path in args.out or ():
+        check_can_save(path, "the model")
     data = load_data(args)
     trainers = [Trainer(data, config) for config in configs]
     histories = [History(config.architecture, data.y_test) for config in configs]
@@ -410,21 +483,27 @@ def compare(args) -> int:
     reports: list[dict[int, EpochReport]] = [{}, {}]
     shown = 0
     progress = ProgressBar(sys.stderr)
-    for i, report in train_together(trainers, histories):
-        if not isinstance(report, EpochReport):
-            progress.show(report)
-            continue
-        reports[i][report.epoch] = report
-        while all(shown + 1 in r or t.epoch >= t.config.epochs for r, t in zip(reports, trainers)) \
-                and any(shown + 1 in r for r in reports):
-            shown += 1
-            progress.clear()
-            cells = [f"{r[shown].cost:>7.4f}  {r[shown].test_accuracy:.4f}" if shown in r
-                     else f"{'':>7}  {'':>6}" for r in reports]
-            print(f"{shown:>5}  {cells[0]}  {cells[1]}".rstrip(), flush=True)
+    try:
+        for i, report in train_together(trainers, histories):
+            if not isinstance(report, EpochReport):
+                progress.show(report)
+                continue
+            reports[i][report.epoch] = report
+            while all(shown + 1 in r or t.epoch >= t.config.epochs for r, t in zip(reports, trainers)) \
+                    and any(shown + 1 in r for r in reports):
+                shown += 1
+                progress.clear()
+                cells = [f"{r[shown].cost:>7.4f}  {r[shown].test_accuracy:.4f}" if shown in r
+                         else f"{'':>7}  {'':>6}" for r in reports]
+                print(f"{shown:>5}  {cells[0]}  {cells[1]}".rstrip(), flush=True)
+    except KeyboardInterrupt:
+        progress.clear()
+        behind = min(trainers, key=lambda t: t.epoch)
+        raise KeyboardInterrupt(interrupted_training(behind, behind.config, args.out or ())) from None
     if args.out:
-        for path, trainer, history in zip(args.out, trainers, histories):
-            save_model(path, trainer.net, run_meta(trainer, data), history)
+        with interrupt_deferred("interrupted while saving; the saves finished first"):
+            for path, trainer, history in zip(args.out, trainers, histories):
+                save_model(path, trainer.net, run_meta(trainer, data), history)
         print(f"saved {args.out[0]} and {args.out[1]}")
     print(f"test accuracy: A {trainers[0].test_accuracy:.4f}  B {trainers[1].test_accuracy:.4f}")
     return 0

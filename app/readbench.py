@@ -39,7 +39,14 @@ import numpy as np
 from core.commandline import Parser, guarded, positive_int
 from core.config import preset
 from core.data import load_mnist
-from core.fidelity import add_network_arguments, bilinear_matrix, check_seed, obtain_network
+from core.errors import UserError
+from core.fidelity import (
+    add_network_arguments,
+    bilinear_matrix,
+    check_seed,
+    obtain_network,
+)
+from core.npzio import write_atomically
 from core.photo import NotADigit, read_digit, read_number
 from core.preprocess import SIDE, preprocess
 from core.strokes import paint_segments, render_segments, skeleton_segments, thin
@@ -160,7 +167,8 @@ def face_photo(rng, shape=(900, 700)) -> np.ndarray:
 
 
 def save_jpeg(path, grey: np.ndarray, orientation: int = 1, quality: int = 75) -> Path:
-    """Save an upright picture as JPEG; with an orientation other than 1, the pixels are
+    """Save an upright picture as JPEG, all or nothing (``core.npzio.write_atomically``, as
+    every picture this program writes); with an orientation other than 1, the pixels are
     stored turned and the EXIF tag says how to turn them back, as a phone does."""
     from PIL import Image  # Pillow writes the EXIF tag; the benchmark alone needs it
 
@@ -169,7 +177,8 @@ def save_jpeg(path, grey: np.ndarray, orientation: int = 1, quality: int = 75) -
     if orientation != 1:
         image = image.transpose(getattr(Image.Transpose, STORE_TURNED[orientation]))
         exif[0x0112] = orientation
-    image.save(path, "JPEG", quality=quality, exif=exif.tobytes())
+    write_atomically(path, lambda f: image.save(f, "JPEG", quality=quality, exif=exif.tobytes()),
+                     "the picture", UserError)
     return Path(path)
 
 

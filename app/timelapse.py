@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.layout import PANELS
 from core import npzio
+from core.commandline import check_can_save
 from core.errors import UserError
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ HOLD_MS = 2000  # how long the last frame stays up
 # 100 ms: the shortest frame that plays as asked is 20 ms.
 MIN_FRAME_MS, MAX_FRAME_MS = 20, 10_000
 DEFAULT_FRAME_MS = 200
+# Set on the application by Ctrl+C while pictures are made offscreen (app.screenshot): a
+# time-lapse being made then stops between frames, and nothing is written.
+INTERRUPTED_PROPERTY = "interrupted"
 
 
 def target_widget(window, target: str) -> QWidget:
@@ -69,7 +73,8 @@ def export_timelapse(window, path, target: str = "window", frame_ms: int = DEFAU
     per moment (pictures equal to the previous one merged), each ``frame_ms`` long and the last
     held longer; the moment shown before is shown again afterwards. Returns the frames written.
     A fault (too few moments, a bad duration or target, a file that cannot be written) raises
-    ``UserError`` with one sentence, and no file is left."""
+    ``UserError`` with one sentence, and no file is left; Ctrl+C offscreen stops it between
+    frames (KeyboardInterrupt, ``check_interrupted``), leaving no file either."""
     widget = target_widget(window, target)
     check_open(window, target)
     if not MIN_FRAME_MS <= frame_ms <= MAX_FRAME_MS:
@@ -82,7 +87,9 @@ def export_timelapse(window, path, target: str = "window", frame_ms: int = DEFAU
     check_writable(path)
     if target == "window":
         window.status.clearMessage()  # a passing message ("opened …") is not part of the run
-    from PIL import Image  # here, not at import: the window imports this module when it starts
+    from PIL import (
+        Image,  # here, not at import: the window imports this module when it starts
+    )
     frames: list[Image.Image] = []
     durations: list[int] = []
     before = window.moment
@@ -95,6 +102,7 @@ def export_timelapse(window, path, target: str = "window", frame_ms: int = DEFAU
             i = _index(history, m)
             if i is None:  # thinned away by a run that went on meanwhile
                 continue
+            check_interrupted()
             rgb = sampled.pop(id(m), None)
             if rgb is None:
                 rgb = picture(window, widget, i)
@@ -111,6 +119,13 @@ def export_timelapse(window, path, target: str = "window", frame_ms: int = DEFAU
         f, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
         optimize=True, disposal=1), "the time-lapse")
     return len(frames)
+
+
+def check_interrupted() -> None:
+    """KeyboardInterrupt if the application was marked interrupted (``INTERRUPTED_PROPERTY``)."""
+    app = QCoreApplication.instance()
+    if app is not None and app.property(INTERRUPTED_PROPERTY):
+        raise KeyboardInterrupt
 
 
 def _index(history, moment) -> int | None:
@@ -184,13 +199,10 @@ def shared_palette(samples: list[Image.Image]) -> Image.Image:
 # --- writing ---------------------------------------------------------------------------------
 
 def check_writable(path, what: str = "the time-lapse") -> None:
-    """Fail early, before any frame is made, on a target that cannot be a file."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UserError(f"cannot save {what} to '{path}': it is a folder")
-    if not folder.is_dir():
-        raise UserError(f"cannot save {what} to '{path}': there is no folder '{folder}'")
+    """Fail early, before any frame is made, on a target that cannot be a file: a folder, a
+    device or FIFO (/dev/null), a symbolic link, a missing or read-only folder, a name too long
+    (``core.commandline.check_can_save``, which makes and removes the save's temporary file)."""
+    check_can_save(path, what, UserError)
 
 
 def write_atomically(path, write, what: str) -> None:
