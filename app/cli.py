@@ -224,8 +224,7 @@ def load_data(args, dataset: str = "mnist"):
     if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
         raise ConfigError(f"--limit must be 1 to {MAX_LIMIT:,}, got {_big(args.limit)}"
                           if args.limit > 0 else f"--limit must be at least 1, got {args.limit}")
-    data = load_dataset(args.dataset or dataset, args.data)
-    return data.limit(args.limit, args.limit) if args.limit else data
+    return load_dataset(args.dataset or dataset, args.data, limit=args.limit)  # read no more than that
 
 
 def train(args) -> int:
