@@ -92,7 +92,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=float, metavar="EPOCHS",
                        help="epochs over which the learning rate rises linearly from ~0 (default 0)")
     train.add_argument("--augment", choices=tuple(AUGMENTATIONS), help="random changes to each "
-                       "training image: none, affine (shift, rotate, scale, shear), elastic (and bend)")
+                       "training image: none, auto (affine for digits, none for other datasets), "
+                       "affine (shift, rotate, scale, shear), elastic (and bend)")
     _add_data_flags(train)
     train.add_argument("--out", default="brain.npz", help="where to save the model (default: brain.npz)")
 

@@ -96,7 +96,8 @@ SETTINGS = {
     "augment": "Random changes to every training image, new each time it is seen, so the network "
                "learns digits rather than these very pictures. <b>affine</b>: moved a pixel or two, "
                "turned, resized and slanted a little. <b>elastic</b>: also bent, as a hand would. "
-               "The test images are never changed. Training takes longer with it.",
+               "<b>auto</b>: affine for digits, nothing for clothes (a slanted coat is not how "
+               "coats look). The test images are never changed.",
     "seed": "The number the random initial weights and the shuffling come from. The same seed and "
             "settings train the very same network; another seed, another start. Applies on Reset.",
 }

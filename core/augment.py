@@ -334,16 +334,26 @@ def _bilinear(images: np.ndarray, p: np.ndarray, out: np.ndarray | None = None) 
 # moved up to 5.6 px; at sigma 6 (the smoother field Ciresan et al. 2010 used for their
 # perceptrons, sigma 5-6 with alpha 36-38) 86.2% alone and 65.9% with the affine part: bends
 # of the strokes rather than ragged ones, so sigma 6 it is.
+#
+# "auto" is the one that suits the dataset (``augmentation(name, digits)``): "affine" for digits,
+# none for anything else. Fashion-MNIST's clothes with 'best' (24 epochs): affine 0.8689, a
+# mirror left to right for half the images 0.8987, the mirror and a 1 px shift 0.8938, none 0.9030.
+# A coat slanted or turned is not a coat as the test set shows coats, and a mirrored one is,
+# but the mirror is one more thing to learn in the same epochs.
 AUGMENTATIONS: dict[str, Augmentation | None] = {
     "none": None,
+    "auto": None,  # resolved by ``augmentation``, with the dataset
     "affine": Augmentation(shift=2.0, rotation=12.0, scale=0.1, shear=0.15),
     "elastic": Augmentation(shift=2.0, rotation=12.0, scale=0.1, shear=0.15, elastic_alpha=34.0,
                             elastic_sigma=6.0),
 }
 
 
-def augmentation(name: str) -> Augmentation | None:
-    """The named setting; ConfigError naming the choices for an unknown name."""
+def augmentation(name: str, digits: bool = True) -> Augmentation | None:
+    """The named setting, "auto" being "affine" for a dataset of ``digits`` and none for any
+    other; ConfigError naming the choices for an unknown name."""
+    if name == "auto":
+        name = "affine" if digits else "none"
     try:
         return AUGMENTATIONS[name]
     except (KeyError, TypeError):

@@ -469,7 +469,7 @@ class Trainer:
         augment = None
         if cfg.augment != "none":
             from core.augment import augmentation
-            augment = augmentation(cfg.augment)
+            augment = augmentation(cfg.augment, self.data.digits)
         if augment is None:
             yield from self._run(control, None)
             return

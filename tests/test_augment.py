@@ -233,7 +233,7 @@ def test_bad_settings_are_refused_with_one_sentence(bad, words):
 def test_named_settings():
     assert augmentation("none") is None
     assert augmentation("elastic").elastic_alpha > 0 and augmentation("affine").elastic_alpha == 0
-    with pytest.raises(ConfigError, match="'wobbly'; choose one of none, affine, elastic"):
+    with pytest.raises(ConfigError, match="'wobbly'; choose one of none, auto, affine, elastic"):
         augmentation("wobbly")
     assert all(isinstance(a, Augmentation) for a in AUGMENTATIONS.values() if a is not None)
     assert math.isclose(Augmentation(shift=2).shift, 2.0) and isinstance(Augmentation(shift=2).shift, float)
