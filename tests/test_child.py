@@ -262,7 +262,7 @@ def test_a_run_in_the_child_gives_the_weights_of_the_same_run_in_a_thread(proces
 
 
 def test_pause_step_lr_and_stop_reach_the_child_in_order(process, data):
-    trainer = Trainer(data, FAST.replace(epochs=50))
+    trainer = Trainer(data, FAST.replace(epochs=50, warmup=0.0))  # eta itself, batch after batch
     control = RemoteControl(process)
     control.pause()
     control.step(3)  # asked before the run starts: sent with it

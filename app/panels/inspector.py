@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedLayout,
     QVBoxLayout,
     QWidget,
@@ -97,6 +98,10 @@ class InspectorPanel(QWidget):
         self.z_label.setToolTip("z = a·w + b: the neuron's weighted input before its activation "
                                 "function, which tells strong inputs apart where the activation "
                                 "saturates (a sigmoid reads 1.00 for any z above 5.3)")
+        for label in (self.bias_label, self.activation_label, self.z_label):
+            # numbers that change with every moment: their length must not widen the dock (a
+            # wider one at some moment moved every panel beside it, and a time-lapse's frames)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def _build_switch(self) -> None:
         self.off_button = QPushButton("Switch off")
