@@ -1,8 +1,15 @@
 """The training settings as a form: every field of ``core.config.TrainConfig``, a preset picker
 that fills them, and the learning rate, which may change while training runs. Every row says
 in plain words what it does (its tooltip, from ``app.help.SETTINGS``), and a row whose new value
-takes effect only on Train or on Reset is marked so (``mark_pending``)."""
+takes effect only on Train or on Reset is marked so (``mark_pending``).
+
+Settings that come from outside (the window's remembered settings, a model's metadata) go
+through ``checked_values`` first: a value of the wrong type or outside what its field can hold
+(``LIMITS``, ``CHOICES``) is named and left out, never handed to a field (a spin box given
+2**31 raises, one given 1e9 quietly shows its maximum instead)."""
 from __future__ import annotations
+
+import math
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from app import help as texts
 from app import theme
-
 from core.augment import AUGMENTATIONS
 from core.config import PRESETS, TrainConfig
 from core.errors import ConfigError
@@ -37,6 +43,84 @@ ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": 
         "seed": ("seed", "Seed"), "dropout": ("dropout", "Dropout"), "schedule": ("schedule", "LR schedule"),
         "warmup": ("warmup", "Warm-up epochs"), "augment": ("augment", "Augmentation")}
 PENDING = "• "  # marks a row whose value is not yet the network's
+# What each number field holds, (lowest, highest): whole numbers for the int fields.
+LIMITS = {"lr": (1e-6, 100.0), "lr_decay": (0.01, 1.0), "momentum": (0.0, 0.999),
+          "weight_decay": (0.0, 1.0), "batch_size": (1, 60000), "epochs": (1, 10000),
+          "seed": (0, 2**31 - 1), "dropout": (0.0, 0.95), "warmup": (0.0, 1000.0)}
+WHOLE = ("batch_size", "epochs", "seed")
+CHOICES = {"hidden": tuple(HIDDEN_ACTIVATIONS), "output": tuple(OUTPUT_ACTIVATIONS), "loss": tuple(LOSSES),
+           "optimizer": tuple(OPTIMIZERS), "schedule": tuple(SCHEDULES), "augment": tuple(AUGMENTATIONS)}
+ARCHITECTURE = ("sizes", "hidden", "output", "loss")
+MAX_LAYERS = 1001  # entries of sizes, as many as a model file may have (core.model_io.MAX_SIZES)
+
+
+def checked_values(values: dict) -> tuple[dict, dict]:
+    """Those of ``values`` (TrainConfig's field names) that the form can hold, and the others
+    with why each is left out: {name: "is 3000000000, not 0 to 2147483647"}. A whole number must
+    be an int (not a bool, not 1.5), a number a finite int or float within ``LIMITS``, a choice
+    one of ``CHOICES``, sizes a list of 2 to MAX_LAYERS whole numbers (``TrainConfig`` then
+    checks the architecture). Names TrainConfig does not have are ignored (a newer version's)."""
+    kept, dropped = {}, {}
+    for name, value in values.items():
+        if name not in ROWS:
+            continue
+        why = _refusal(name, value)
+        if why:
+            dropped[name] = why
+        else:
+            kept[name] = tuple(value) if name == "sizes" else value
+    return kept, dropped
+
+
+def _refusal(name: str, value) -> str:
+    """Why the form cannot hold ``value`` as setting ``name``, or ""."""
+    shown = _shown(value)
+    if name == "sizes":
+        if not (isinstance(value, (list, tuple)) and 2 <= len(value) <= MAX_LAYERS
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in value)):
+            return f"is {shown}, not a list of 2 to {MAX_LAYERS} layer sizes"
+        return ""
+    if name in CHOICES:
+        return "" if isinstance(value, str) and value in CHOICES[name] else \
+            f"is {shown}, not one of {', '.join(CHOICES[name])}"
+    low, high = LIMITS[name]
+    if name in WHOLE:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        return "" if ok else f"is {shown}, not a whole number from {low} to {high}"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value) \
+        and low <= value <= high
+    return "" if ok else f"is {shown}, not a number from {low:g} to {high:g}"
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _shown(value, width: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def config_from(values: dict, base: TrainConfig) -> tuple[TrainConfig, dict]:
+    """``base`` with the settings of ``values`` that the form can hold (``checked_values``), and
+    those left out, with why. An architecture that does not make a network (TrainConfig refuses
+    it) is left out whole, as the four fields that make it."""
+    kept, dropped = checked_values(values)
+    try:
+        return base.replace(**kept), dropped
+    except ConfigError as exc:
+        arch = {k: v for k, v in kept.items() if k in ARCHITECTURE}
+        rest = {k: v for k, v in kept.items() if k not in ARCHITECTURE}
+        for name in arch:
+            dropped[name] = f"does not make a network ({exc})"
+        try:
+            return base.replace(**rest), dropped
+        except ConfigError as again:  # not expected: each of the rest was checked alone
+            dropped.update({name: str(again) for name in rest})
+            return base, dropped
 
 
 class SettingsForm(QWidget):
@@ -60,20 +144,20 @@ class SettingsForm(QWidget):
         self.output = _combo(OUTPUT_ACTIVATIONS)
         self.loss = _combo(LOSSES)
         self.optimizer = _combo(OPTIMIZERS)
-        self.lr = _spin(QDoubleSpinBox(), 1e-6, 100.0, decimals=6)
+        self.lr = _spin(QDoubleSpinBox(), *LIMITS["lr"], decimals=6)
         self.lr.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.lr_decay = _spin(QDoubleSpinBox(), 0.01, 1.0, decimals=3, step=0.05)
-        self.momentum = _spin(QDoubleSpinBox(), 0.0, 0.999, decimals=3, step=0.05)
+        self.lr_decay = _spin(QDoubleSpinBox(), *LIMITS["lr_decay"], decimals=3, step=0.05)
+        self.momentum = _spin(QDoubleSpinBox(), *LIMITS["momentum"], decimals=3, step=0.05)
         self.momentum.setToolTip("mu of the momentum optimiser (the others ignore it)")
-        self.weight_decay = _spin(QDoubleSpinBox(), 0.0, 1.0, decimals=6)
+        self.weight_decay = _spin(QDoubleSpinBox(), *LIMITS["weight_decay"], decimals=6)
         self.weight_decay.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.weight_decay.setToolTip("lambda of the L2 penalty on the weights")
-        self.batch_size = _spin(QSpinBox(), 1, 60000)
-        self.epochs = _spin(QSpinBox(), 1, 10000)
-        self.seed = _spin(QSpinBox(), 0, 2**31 - 1)
-        self.dropout = _spin(QDoubleSpinBox(), 0.0, 0.95, decimals=2, step=0.05)
+        self.batch_size = _spin(QSpinBox(), *LIMITS["batch_size"])
+        self.epochs = _spin(QSpinBox(), *LIMITS["epochs"])
+        self.seed = _spin(QSpinBox(), *LIMITS["seed"])
+        self.dropout = _spin(QDoubleSpinBox(), *LIMITS["dropout"], decimals=2, step=0.05)
         self.schedule = _combo(SCHEDULES)
-        self.warmup = _spin(QDoubleSpinBox(), 0.0, 1000.0, decimals=2, step=0.5)
+        self.warmup = _spin(QDoubleSpinBox(), *LIMITS["warmup"], decimals=2, step=0.5)
         self.augment = _combo(AUGMENTATIONS)
 
         form = QFormLayout(self)
@@ -196,7 +280,13 @@ class SettingsForm(QWidget):
                            warmup=self.warmup.value(), augment=self.augment.currentText())
 
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
-        """Show ``config``; the preset picker shows the preset it is (epochs aside), else "custom"."""
+        """Show ``config``; the preset picker shows the preset it is (epochs aside), else "custom".
+        ConfigError, and the form unchanged, if a field cannot hold its value (``checked_values``:
+        a config from outside the form is checked before it gets here)."""
+        dropped = checked_values(config.as_dict())[1]
+        if dropped:
+            name, why = next(iter(dropped.items()))
+            raise ConfigError(f"the setting {name} {why}")
         widgets = self._fields()
         for widget in (*widgets, self.preset):
             widget.blockSignals(True)

@@ -1,11 +1,19 @@
 """``python main.py``: open the window (``--open FILE`` with a saved model in it), or make
 pictures of it without a screen: ``--screenshot PNG`` and ``--timelapse GIF`` (``app.screenshot``).
-``dispatch`` is the whole command line, of ``main.py`` and of the installed ``watch-it-learn``."""
+``dispatch`` is the whole command line, of ``main.py`` and of the installed ``watch-it-learn``.
+
+The window's settings file is looked at before Qt reads it (``app.files.open_settings``: a FIFO
+would block the start for ever). Ctrl+C in the terminal ends the window at any moment with exit
+code 130 (``Interrupt``, ``MainWindow.interrupt``). Qt's own messages are kept in a log and
+printed once (``QtMessages``), and an exception that escapes a slot is a dialog with its
+traceback (``_report_bugs``). Pictures made offscreen keep their own settings and Ctrl+C's
+default."""
 from __future__ import annotations
 
 import argparse
 import os
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -106,18 +114,118 @@ def no_display() -> bool:
     return not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-# Qt's offscreen platform says so whenever a window is shown; nothing is wrong (as pytest.ini says).
-OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+# Qt's offscreen platform says these whenever a window, a tooltip or a menu is shown; nothing is
+# wrong (as pytest.ini says). They are kept in the log, not printed.
+HARMLESS = ("This plugin does not support propagateSizeHints", "This plugin does not support raise")
+OFFSCREEN_NOISE = HARMLESS[0]
+INTERRUPTED = 130  # the exit code of a program ended by Ctrl+C (128 + SIGINT), as shells expect
+KEPT_MESSAGES = 1000  # Qt messages written to the log in one session; after that only counted
 
 
-def _offscreen_message(kind, context, message: str) -> None:
-    """Qt's messages on stderr as Qt prints them, less the offscreen platform's noise: an error
-    of a picture made offscreen stays one sentence."""
-    if not message.startswith(OFFSCREEN_NOISE):
-        print(message, file=sys.stderr)
+class QtMessages:
+    """Qt's own messages (``qInstallMessageHandler``): each is kept, appended to ``qt.log`` in
+    ``core.child.log_folder()`` (at most KEPT_MESSAGES a session), and printed on stderr as one
+    line, once, unless it is known to be harmless (``HARMLESS``): an error of a picture made
+    offscreen stays one sentence, and a warning repeated a thousand times is printed once."""
+
+    def __init__(self):
+        self.seen: set[str] = set()
+        self.count = 0
+        self._log = None  # opened at the first message
+
+    def __call__(self, kind, context, message: str) -> None:
+        self.count += 1
+        self._keep(f"{getattr(kind, 'name', kind)}: {message}")
+        if message.startswith(HARMLESS) or message in self.seen:
+            return
+        self.seen.add(message)
+        try:
+            print(f"Qt: {message}" if "\n" not in message else f"Qt: {message!r}", file=sys.stderr)
+        except (OSError, ValueError):
+            pass  # no stderr to write to
+
+    def _keep(self, line: str) -> None:
+        if self.count > KEPT_MESSAGES:
+            return
+        try:
+            if self._log is None:
+                from core.child import log_folder
+                folder = log_folder()
+                folder.mkdir(parents=True, exist_ok=True)
+                self._log = open(folder / "qt.log", "a", encoding="utf-8",  # noqa: SIM115 (open all session)
+                                 errors="backslashreplace")
+                self._log.write(f"--- process {os.getpid()}\n")
+            self._log.write(line + "\n")
+            self._log.flush()
+        except (OSError, ValueError):
+            self._log = None
+            self.count = KEPT_MESSAGES + 1  # no log here: do not try at every message
+
+
+class Interrupt:
+    """Ctrl+C (SIGINT) for a program in Qt's event loop, at any moment. Python runs a signal
+    handler only between two instructions of bytecode, which never come while Qt waits; so the
+    signal's C handler writes a byte to a socket (``signal.set_wakeup_fd``) that a
+    ``QSocketNotifier`` watches, and the event loop wakes at once and calls ``then`` (the
+    window's ``interrupt``, then the exit with code 130). The Python handler itself only notes
+    the signal: no KeyboardInterrupt is ever raised. Made before Qt is imported, so a Ctrl+C
+    during start-up is noted too and acted on as soon as the event loop runs."""
+
+    def __init__(self):
+        self.received = False
+        self._read, self._write = socket.socketpair()
+        for end in (self._read, self._write):
+            end.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._old_handler = signal.signal(signal.SIGINT, self._note)
+        self._notifier = None
+
+    def _note(self, signum, frame) -> None:
+        self.received = True
+
+    def connect(self, then) -> None:
+        """Call ``then()`` from the event loop when SIGINT comes (or came already)."""
+        from PySide6.QtCore import QSocketNotifier
+
+        def woken() -> None:
+            try:
+                data = self._read.recv(512)
+            except OSError:
+                data = b""
+            if self.received or bytes([signal.SIGINT]) in data:
+                self._notifier.setEnabled(False)  # once: the program is ending
+                then()
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(woken)
+
+    def close(self) -> None:
+        """Back to how signals were before (SIGINT stays noted, never raised, until exit)."""
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._old_fd)
+        for end in (self._read, self._write):
+            end.close()
+
+
+def _report_bugs(window):
+    """An exception that escapes a slot (a bug) is a dialog with its traceback, kept in a file
+    too, instead of a traceback on stderr that nobody sees."""
+    from core.child import describe_failure
+
+    def hook(kind, exc, tb) -> None:
+        if issubclass(kind, (KeyboardInterrupt, SystemExit)):
+            return sys.__excepthook__(kind, exc, tb)
+        try:
+            window.show_failure(*describe_failure("an action of the window", exc.with_traceback(tb)))
+        except Exception:  # noqa: BLE001 (the window itself is broken: at least the traceback)
+            sys.__excepthook__(kind, exc, tb)
+    sys.excepthook = hook
 
 
 def main(argv: list[str]) -> int:
+    """Open the window, and return its exit code once it is closed: 0, 2 for a bad flag, 130
+    after Ctrl+C in the terminal (``MainWindow.interrupt``: the run stops, the network is not
+    saved, the settings are)."""
     args = build_parser().parse_args(argv)
     problem = check(args)
     if problem:
@@ -131,14 +239,15 @@ def main(argv: list[str]) -> int:
               "WAYLAND_DISPLAY is set); to see the window without a screen, run "
               "'python main.py --screenshot window.png'", file=sys.stderr)
         return USER_ERROR
+    interrupt = None if offscreen else Interrupt()  # first: a Ctrl+C while Qt loads is noted
 
-    from PySide6.QtCore import QSettings, QTimer, qInstallMessageHandler
+    from PySide6.QtCore import QSettings, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    from app import theme
+    from app import files, theme
 
-    if offscreen:
-        qInstallMessageHandler(_offscreen_message)
+    messages = QtMessages()
+    qInstallMessageHandler(messages)
     app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -160,25 +269,34 @@ def main(argv: list[str]) -> int:
                                 dataset=args.dataset or "mnist")
             window.confirm_discard = False  # nobody is there to answer: the network is in the picture
             return take_pictures(app, window, args)
-    settings = QSettings()
-    window = MainWindow(settings, args.data, args.limit, process=not args.thread,
-                        dataset=args.dataset or ("mnist" if args.data else remembered_dataset(settings)))
-    if args.preset:
-        window.form.preset.setCurrentText(args.preset)
-    if args.open:  # once the dataset is there (the first time only): opening a model makes a trainer on it
-        if window.data is not None:
-            window.open_model(args.open)
-        else:
-            def open_once() -> None:
-                window.data_ready.disconnect(open_once)
+    # the settings file is looked at before QSettings reads it (a FIFO would block it for ever);
+    # the scratch folder holds a copy of a linked one, or the defaults of one that cannot be read
+    with tempfile.TemporaryDirectory(prefix=f"{APP_NAME}-") as scratch:
+        settings, note = files.open_settings(files.default_settings_path(APP_NAME, APP_NAME), scratch)
+        window = MainWindow(settings, args.data, args.limit, process=not args.thread,
+                            dataset=args.dataset or ("mnist" if args.data else remembered_dataset(settings)),
+                            settings_note=note)
+        _report_bugs(window)
+        if args.preset:
+            window.form.preset.setCurrentText(args.preset)
+        if args.open:  # once the dataset is there (the first time only): opening a model makes a trainer on it
+            if window.data is not None:
                 window.open_model(args.open)
-            window.data_ready.connect(open_once)
-    window.show()
-    # Ctrl+C in the terminal closes the window as its own Close does: the run stops, the settings
-    # are kept, the training process ends. Python sees a signal only when it runs, so a timer
-    # lets it run now and then while Qt waits.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(200)
-    return app.exec()
+            else:
+                def open_once() -> None:
+                    window.data_ready.disconnect(open_once)
+                    window.open_model(args.open)
+                window.data_ready.connect(open_once)
+
+        def interrupted() -> None:
+            window.interrupt()
+            app.exit(INTERRUPTED)
+        interrupt.connect(interrupted)
+        window.show()
+        code = app.exec()
+        if interrupt.received:  # (also if the window was closed just before)
+            code = INTERRUPTED
+        interrupt.close()
+        sys.excepthook = sys.__excepthook__
+        settings.sync()  # written now, while the scratch folder is still there: nothing is left to write
+        return code

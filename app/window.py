@@ -8,16 +8,23 @@ view goes through ``_set_view``, which validates it once and redraws what depend
 worker runs (driving the trainer in its own process, ``core.child``, or on its thread), a timer
 (75 Hz with a process, 15 Hz with a thread) empties its mailbox into the run; nothing else
 reaches the window from the worker, and the window never reads the live trainer.
+
+Bad input gets one sentence in a dialog and changes nothing: a model file is read and checked
+whole, its settings against what the form can hold, before anything of the window changes
+(``open_model``); a remembered setting that is not valid is ignored and named once in the
+status bar (``app.files.read_settings``). An unexpected error (a bug) gets a dialog too, with
+its traceback under "Show Details" and in a file the sentence names (``show_failure``).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import threading
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QBuffer, QIODevice, QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -31,8 +38,8 @@ from PySide6.QtWidgets import (
 
 from app import files, layout, menus
 from app import help as texts
-from app.comparison import ComparisonPanel
-from app.controls import SettingsForm
+from app.comparison import Comparison, ComparisonPanel
+from app.controls import SettingsForm, checked_values, config_from
 from app.probing import ProbingWindow
 from app.panels.activations import ActivationsPanel
 from app.panels.augmented import AugmentedStrip
@@ -51,16 +58,17 @@ from app.state import STEPPED, Run, View
 from app.timeline import Timeline
 from app.worker import Mailbox, TrainingRun
 from core import landscape, projection
-from core.child import TrainerProcess
+from core.child import TrainerProcess, describe_failure
 from core.augment import augmentation
 from core.config import TrainConfig
 import core.data
 from core.data import DATASETS, Dataset, one_hot
-from core.errors import UserError
+from core.errors import ModelFileError, UserError, one_sentence
 from core.evaluation import Evaluation
 from core.history import History, keep_initial
 from core.inspect import top_exciting
 from core.model_io import check_dataset, dataset_meta, load_run, save_model, trained_on
+from core.npzio import check_output_path, write_atomically
 from core.probes import taught_set
 from core.train import Snapshot, Trainer
 
@@ -87,20 +95,27 @@ GROUPS = 3  # of panels, repainted in turn while training: cost; weights; the re
 TOP_CACHE = 64
 AUGMENTED_SHOWN = 8  # training images in the strip of what the network is fed
 DATASET_KEY = "data/dataset"  # the settings' entry for the dataset last chosen in File ▸ Dataset
+MAX_COUNT = 2**53  # epochs or steps read from a model's metadata: more is not a count, it is damage
 
 
 def remembered_dataset(settings: QSettings) -> str:
     """The dataset chosen last in File ▸ Dataset (a key of DATASETS), else MNIST."""
-    name = settings.value(DATASET_KEY, "mnist")
-    return name if name in DATASETS else "mnist"
+    return files.read_setting(settings, DATASET_KEY)
 
 
 class DataLoader(QObject):
     """Reads a dataset (a key of ``core.data.DATASETS``) on a plain thread so the window paints
-    at once; reports on the GUI thread, a failure with the name of the dataset it was."""
+    at once; reports on the GUI thread, a failure with the name of the dataset it was. Every
+    failure is reported, not only the dataset's own sentences: an unexpected error (a bug, a
+    MemoryError) is a sentence too, its traceback kept in ``details`` (by dataset name) and in a
+    file the sentence names, so the window never waits for ever on "Loading…"."""
 
     loaded = Signal(object)
     failed = Signal(str, str)  # (name, why)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.details: dict[str, str] = {}  # the traceback of the last unexpected failure, by name
 
     def start(self, name: str, path, limit) -> None:
         threading.Thread(target=self._load, args=(name, path, limit), daemon=True, name="load-data").start()
@@ -108,9 +123,16 @@ class DataLoader(QObject):
     def _load(self, name: str, path, limit) -> None:
         try:
             data = core.data.load_dataset(name, path)
-            self.loaded.emit(data.limit(limit, limit) if limit else data)
+            data = data.limit(limit, limit) if limit else data
         except UserError as exc:
+            self.details.pop(name, None)
             self.failed.emit(name, str(exc))
+        except Exception as exc:  # noqa: BLE001 (a bug: said, and its traceback kept)
+            title = DATASETS[name].title if name in DATASETS else name
+            why, self.details[name] = describe_failure(f"reading {title}", exc)
+            self.failed.emit(name, why)
+        else:
+            self.loaded.emit(data)
 
 
 class MainWindow(QMainWindow, ProbingWindow):
@@ -124,14 +146,16 @@ class MainWindow(QMainWindow, ProbingWindow):
     view_changed = Signal()  # after every panel has been drawn for a new view or moment
 
     def __init__(self, settings: QSettings, data_path=None, limit: int | None = None,
-                 data: Dataset | None = None, process: bool = True, dataset: str = "mnist"):
+                 data: Dataset | None = None, process: bool = True, dataset: str = "mnist",
+                 settings_note: str = ""):
         """``data``, if given, is used as it is (already loaded: tests, the benchmarks);
         otherwise ``dataset`` (a key of DATASETS) is read from ``data_path`` (else from its
         usual places) on a thread, and ``limit`` cuts it, as it cuts one chosen later in
         File ▸ Dataset (read from its usual places: ``data_path`` is the first one's).
         ``process``: train in a process of its own (``core.child``), started (on a thread)
         when the window is first shown, else by the first run; False trains on a thread of this
-        process (``--thread``)."""
+        process (``--thread``). ``settings_note``: a sentence about the settings file itself
+        (``app.files.open_settings``), said in the status bar with the settings ignored."""
         super().__init__()
         self.settings = settings
         self.recent = files.RecentFiles(settings)
@@ -156,6 +180,8 @@ class MainWindow(QMainWindow, ProbingWindow):
         self._marked = 0  # moments the timeline knows of
         self._behind = 0  # frames until the panels show a moment chosen while training
         self._stepped_said = -1  # the step whose batch the status bar last described
+        self._interrupted = False  # Ctrl+C: close without asking (``interrupt``)
+        self.settings_note = settings_note  # said once in the status bar, with the data's sentence
 
         self._build_panels()
         self._build_controls()
@@ -171,7 +197,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         self._build_timeline()
         self._build_status_bar()
         menus.install(self)
-        self.hint_action.setVisible(not self.settings.value("hints/first_run_done", False, bool))
+        self.hint_action.setVisible(not files.read_setting(self.settings, "hints/first_run_done"))
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.redraw)
@@ -316,8 +342,9 @@ class MainWindow(QMainWindow, ProbingWindow):
         self.layermap.set_dataset(data.x_test, data.y_test)
         self.inspector.set_images(data.x_test)
         self.evaluation.set_images(data.x_test)
-        self.status.showMessage(f"{len(data.x_train):,} training and {len(data.x_test):,} test "
-                                f"images of {data.title} from {data.source}", 8000)
+        self.status.showMessage(self._with_note(f"{len(data.x_train):,} training and {len(data.x_test):,} "
+                                                f"test images of {data.title} from {data.source}"),
+                                15000 if self.settings_note else 8000)
         if self.run is None:
             self._new_run()
         self._update_controls()
@@ -342,11 +369,15 @@ class MainWindow(QMainWindow, ProbingWindow):
         if self.data is not None:  # a dataset chosen in the menu: the one loaded stays
             self._check_dataset_action(self.data.name)
             self._update_controls()
-            self.show_error(f"{message}; the window goes on with {self.data.title}.")
+            self.show_failure(f"{message}; the window goes on with {self.data.title}.",
+                              self.loader.details.get(name, ""))
             return
         self._update_controls()
-        self.show_error(f"{message}. Training is unavailable; choose another dataset in File ▸ Dataset, "
-                        f"or start the program with --data PATH.")
+        sentence = (f"{message}. Training is unavailable; choose another dataset in File ▸ Dataset, "
+                    f"or start the program with --data PATH.")
+        self.show_failure(sentence, self.loader.details.get(name, ""))
+        if self.settings_note:
+            self.status.showMessage(self._with_note(sentence), 15000)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -399,10 +430,18 @@ class MainWindow(QMainWindow, ProbingWindow):
         if config is None or self.data is None:
             return False
         try:
-            trainer = Trainer(self.data, config, net)
+            trainer, history = self._make_run(config, net, epochs_done, step, history)
         except UserError as exc:
             self.show_error(str(exc))
             return False
+        self._install_run(config, trainer, history, test_accuracy)
+        return True
+
+    def _make_run(self, config: TrainConfig, net=None, epochs_done: int = 0, step: int = 0,
+                  history: History | None = None) -> tuple[Trainer, History]:
+        """The trainer and history of a new run, made without changing anything of the window
+        (UserError in one sentence if they cannot be): ``_install_run`` then shows them."""
+        trainer = Trainer(self.data, config, net)
         trainer.epoch = epochs_done
         if history is not None and not np.array_equal(history.labels, self.data.y_test):
             history = history.reevaluated(self.data.x_test, self.data.y_test)  # other test data
@@ -411,6 +450,11 @@ class MainWindow(QMainWindow, ProbingWindow):
             keep_initial(history, trainer)
         trainer.step = max(step, history.last_step)
         trainer.teach(*(taught_set(history.taught, config.seed) or (None,)))
+        return trainer, history
+
+    def _install_run(self, config: TrainConfig, trainer: Trainer, history: History,
+                     test_accuracy: float | None) -> None:
+        """Make ``trainer`` (with ``history``) the window's run, and show it in every panel."""
         self._probes_for(history, self.run.history.probes if self.run is not None else ())
         self.run = Run(trainer, history, test_accuracy)
         self.layermap.forget()  # its frame was another run's
@@ -428,7 +472,6 @@ class MainWindow(QMainWindow, ProbingWindow):
             self.compare_again(config)
         self._set_view(moment=None, off=(), probe=None)
         self._draw_augmented(config)
-        return True
 
     def _moment_marks(self) -> tuple[list[float], list[int]]:
         moments = self.run.history.moments
@@ -568,7 +611,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         self._update_controls()
         self._update_status()
         if failure:
-            self.show_error(failure)
+            self.show_failure(failure, worker.worker.details)
         self.run_ended.emit(failure)
 
     @Slot(float)
@@ -1088,9 +1131,9 @@ class MainWindow(QMainWindow, ProbingWindow):
         if self._chosen(path):
             self.open_model(path, asked=True)
 
-    def open_recent(self, path: str) -> None:
-        if self.may_discard("Open"):
-            self.open_model(path, asked=True)
+    def open_recent(self, path: str) -> bool:
+        """File → Open Recent: as Open (a file gone since is also taken off the list)."""
+        return self.may_discard("Open") and self.open_model(path, asked=True)
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", files.last_folder(self.settings),
@@ -1121,23 +1164,19 @@ class MainWindow(QMainWindow, ProbingWindow):
         if self.data is None or (not asked and not self.may_discard("Open")):
             return False
         try:
-            net, meta, history = load_run(path)
-            check_dataset(meta, self.data, path, self._dataset_remedy(meta))
+            config, trainer, history, accuracy = self._read_model(path)
         except UserError as exc:
             self.show_error(str(exc))
-            if not os.path.exists(path):
+            if isinstance(path, str) and not os.path.lexists(path):
                 self.recent.remove(path)
             return False
-        self._stop_and_wait()
-        saved = meta.get("config", {}) if isinstance(meta.get("config"), dict) else {}
-        config = _config_for(net, saved, self.form)
-        self.form.set_config(config)
-        accuracy = meta.get("test_accuracy")
-        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
-            accuracy = history.epochs[-1].test_accuracy if history is not None and history.epochs else None
-        if not self._new_run(config, net, epochs_done=_whole(meta.get("epochs")),
-                             step=_whole(meta.get("step")), history=history, test_accuracy=accuracy):
+        except Exception as exc:  # noqa: BLE001 (a bug: a dialog with its traceback, and nothing changes)
+            self.show_failure(*describe_failure(f"opening the model '{path}'", exc))
             return False
+        # everything is checked and made: from here on the window changes
+        self._stop_and_wait()
+        self.form.set_config(config)
+        self._install_run(config, trainer, history, accuracy)
         self.run.saved(os.path.abspath(path), self.run.step)
         self.recent.add(path)
         self._update_controls()
@@ -1145,6 +1184,58 @@ class MainWindow(QMainWindow, ProbingWindow):
         kept = f", with {len(history)} moments of its training" if history is not None else \
             " (it has no history of its training)"
         self.status.showMessage(f"opened {path}{kept}", 8000)
+        return True
+
+    def _checked_model(self, path: str, remedy: bool = True):
+        """The model at ``path`` read and checked whole, without changing the window: (network,
+        history or None, its settings, epochs, step, test accuracy or None), each setting one the
+        form can hold. UserError in one sentence naming the file for anything the window cannot
+        take, from a damaged file to metadata of the wrong types (a seed of 3000000000)."""
+        net, meta, history = load_run(path)
+        check_dataset(meta, self.data, path, self._dataset_remedy(meta) if remedy else "")
+        where = f"model '{path}'"
+        saved = meta.get("config", {})
+        if not isinstance(saved, dict):
+            raise ModelFileError(f"cannot open {where} in the window: its metadata's config is "
+                                 f"not a JSON object")
+        config = _config_for(net, saved, self.form, where)
+        for name, why in checked_values(config.as_dict())[1].items():  # (its architecture, too)
+            raise ModelFileError(f"cannot open {where} in the window: its setting {name} {why}")
+        epochs, step = _count(meta, "epochs", where), _count(meta, "step", where)
+        accuracy = meta.get("test_accuracy")
+        if accuracy is not None and not (isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool)
+                                         and math.isfinite(accuracy) and 0 <= accuracy <= 1):
+            raise ModelFileError(f"cannot open {where} in the window: its metadata's test_accuracy "
+                                 f"must be a number from 0 to 1, got {_shown(accuracy)}")
+        if accuracy is None:
+            accuracy = history.epochs[-1].test_accuracy if history is not None and history.epochs else None
+        return net, history, config, epochs, step, accuracy
+
+    def _read_model(self, path: str) -> tuple[TrainConfig, Trainer, History, float | None]:
+        """What opening the model at ``path`` makes: its settings, its trainer and history, its
+        test accuracy (``_checked_model``; the trainer made by ``_make_run``), nothing shown yet."""
+        net, history, config, epochs, step, accuracy = self._checked_model(path)
+        trainer, history = self._make_run(config, net, epochs, step, history)
+        return config, trainer, history, accuracy
+
+    def compare_with_file(self, path: str) -> bool:
+        """A saved run as the second run: shown beside this one, and trained on with it. The
+        file is read and checked as File → Open reads it (``_checked_model``; this replaces
+        ``ProbingWindow.compare_with_file``, which took settings of odd types and counts of any
+        size): a refusal or an unexpected error is a dialog, and nothing changes."""
+        if self.data is None:
+            return False
+        try:
+            net, history, config, epochs, _, _ = self._checked_model(path, remedy=False)
+            comparison = Comparison.of_file(self.data, config, net, history, epochs,
+                                            os.path.basename(path), self.use_process)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 (a bug: a dialog with its traceback)
+            self.show_failure(*describe_failure(f"comparing with '{path}'", exc))
+            return False
+        self._set_comparison(comparison)
         return True
 
     def _dataset_remedy(self, meta: dict) -> str:
@@ -1198,8 +1289,19 @@ class MainWindow(QMainWindow, ProbingWindow):
             self.export_png(path)
 
     def export_png(self, path: str) -> bool:
-        if not self.grab().save(path, "PNG"):
-            self.show_error(f"cannot save the picture to '{path}'")
+        """A picture of the window, encoded in memory and then written all or nothing
+        (``core.npzio.write_atomically``): a full disk keeps the previous file, and a folder, a
+        device, a FIFO or a symbolic link as the target is refused in one sentence."""
+        try:
+            check_output_path(path, "the picture")
+            buffer = QBuffer()
+            buffer.open(QIODevice.WriteOnly)
+            if not self.grab().save(buffer, "PNG"):
+                raise UserError(f"cannot save the picture to '{path}': it could not be made into a PNG")
+            data = bytes(buffer.data())
+            write_atomically(path, lambda f: f.write(data), "the picture")
+        except UserError as exc:
+            self.show_error(str(exc))
             return False
         self.status.showMessage(f"saved {path}", 8000)
         return True
@@ -1294,27 +1396,49 @@ class MainWindow(QMainWindow, ProbingWindow):
 
     def show_error(self, message: str) -> None:
         """One sentence in a dialog that does not block, and in the status bar."""
+        message = one_sentence(message)
         self.status.showMessage(message, 15000)
         if self.error_box is None:  # one box, reused: errors do not pile up boxes
             self.error_box = QMessageBox(QMessageBox.Warning, "Problem", "", QMessageBox.Ok, self)
+        self.error_box.setDetailedText("")  # (none: a sentence of the user's error is the whole story)
         self.error_box.setText(message)
         self.error_box.open()
+
+    def show_failure(self, message: str, details: str = "") -> None:
+        """``show_error``, and the traceback of an unexpected error under "Show Details", so that
+        it can be copied into a report (it is also in the file the sentence names)."""
+        self.show_error(message)
+        box = self.error_box
+        if details and box is not None and box.text() == one_sentence(message):
+            box.setDetailedText(details)
+
+    def _with_note(self, sentence: str) -> str:
+        """``sentence`` after what the settings said at start (ignored values, the settings file
+        not used), the first time only."""
+        note, self.settings_note = self.settings_note, ""
+        return f"{note} {sentence}" if note else sentence
 
     # --- remembering --------------------------------------------------------------------------
 
     def _restore_settings(self) -> None:
+        """The geometry, the docks and the training settings as they were left, each checked
+        (``app.files.read_settings``; every training setting on its own, ``app.controls``):
+        whatever is invalid is ignored, and named once in the status bar, with the sentence
+        that comes when the data is there."""
         layout.default_layout(self)
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self.settings.value("state")
+        values, ignored = files.read_settings(self.settings)
+        geometry = values["geometry"]
+        if geometry is not None and not self.restoreGeometry(geometry):
+            ignored.append(files.SETTINGS["geometry"][0])
+        state = values["state"]  # (a state of another layout version is refused, and that is no fault)
         self._settle_layout = state is None or not self.restoreState(state, layout.LAYOUT_VERSION)
-        saved = self.settings.value("training")
-        if saved:
-            try:
-                self.form.set_config(TrainConfig(**_from_json(saved)))
-            except (UserError, TypeError, ValueError):
-                pass  # settings from an older version, or edited by hand: keep the defaults
+        saved = values["training"]
+        if saved is not None:
+            config, dropped = config_from(saved, self.form.config())
+            ignored.extend(dropped)
+            self.form.set_config(config)
+        note = files.ignored_sentence(ignored)
+        self.settings_note = " ".join(n for n in (self.settings_note, note) if n)
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -1333,8 +1457,18 @@ class MainWindow(QMainWindow, ProbingWindow):
             self._settle_layout = False
             layout.settle(self)
 
+    def interrupt(self) -> None:
+        """Ctrl+C in the terminal that started the window (SIGINT, see ``app.launch``): close now,
+        at any moment, without asking. A run going on is stopped (its weights up to the last
+        batch are in the window as it closes), a second run too, the training process ends and
+        the settings are kept, as Close does; but the network is NOT saved, even if it trained
+        since it was last saved: there is no autosave, and nobody is asked (the terminal said
+        to stop). The caller then ends the program (exit code 130)."""
+        self._interrupted = True
+        self.close()
+
     def closeEvent(self, event) -> None:
-        if not self.may_discard("Quit"):
+        if not self._interrupted and not self.may_discard("Quit"):
             event.ignore()
             return
         self._stop_and_wait()
@@ -1346,9 +1480,21 @@ class MainWindow(QMainWindow, ProbingWindow):
         super().closeEvent(event)
 
 
-def _whole(value) -> int:
-    """A count read from a file's metadata: a whole number of at least 0, else 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+def _count(meta: dict, key: str, where: str) -> int:
+    """The count ``key`` of a model's metadata: 0 if it has none, else a whole number from 0 to
+    MAX_COUNT, or ModelFileError naming ``where``."""
+    value = meta.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
+        return value
+    raise ModelFileError(f"cannot open {where} in the window: its metadata's {key} must be a whole "
+                         f"number from 0 to {MAX_COUNT}, got {_shown(value)}")
+
+
+def _shown(value, width: int = 40) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _epochs(position: float) -> str:
@@ -1360,26 +1506,27 @@ def _epochs(position: float) -> str:
     return f"{position:.2f}" if position < 1 else f"{position:.1f}"
 
 
-def _config_for(net, saved: dict, form: SettingsForm) -> TrainConfig:
-    """The settings to go on training an opened network: its architecture, the training settings
-    it was saved with where they are valid, else the form's (or the defaults)."""
+def _config_for(net, saved: dict, form: SettingsForm, where: str | None = None) -> TrainConfig:
+    """The settings to go on training an opened network: its architecture, and the training
+    settings it was saved with, each checked against what the form holds (``app.controls.
+    checked_values``). One that is not valid (of the wrong type, out of range: a seed of
+    3000000000) is the form's (or the default) instead; or, with ``where`` (the model's name
+    for a sentence), ModelFileError naming it: the window opens a model only as it was saved."""
     try:
         base = form.config()
     except UserError:
         base = TrainConfig()
     arch = dict(sizes=net.sizes, hidden=net.hidden.name, output=net.output.name, loss=net.loss.name)
-    training = {k: v for k, v in saved.items() if k in base.as_dict() and k not in arch}
+    training, dropped = checked_values({k: v for k, v in saved.items() if k not in arch})
+    if dropped and where is not None:
+        name, why = next(iter(dropped.items()))
+        raise ModelFileError(f"cannot open {where} in the window: its setting {name} {why}")
     try:
         return base.replace(**training, **arch)
-    except (UserError, TypeError):
+    except UserError:
+        if where is not None:
+            raise
         return base.replace(**arch)
-
-
-def _from_json(text) -> dict:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
-    return value
 
 
 def _clock(seconds: float) -> str:

@@ -24,12 +24,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from core.child import RemoteControl, TrainerProcess, train_in_child
-from core.errors import TrainingDiverged
+from core.child import RemoteControl, TrainerProcess, describe_failure, train_in_child
+from core.errors import TrainingDiverged, UserError
 from core.evaluation import Evaluation
 from core.history import Moment, position_of
 from core.stream import stream
-from core.train import BatchReport, Control, EpochReport, Snapshot, Trainer, stacked_flow
+from core.train import (
+    BatchReport,
+    Control,
+    EpochReport,
+    Snapshot,
+    Trainer,
+    stacked_flow,
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,9 @@ class TrainingWorker(QObject):
     ``process`` is None), then emits ``finished``.
 
     ``finished`` carries an empty string when training ended or was stopped, else the sentence
-    that says why it failed (divergence, the training process dying, an unexpected error)."""
+    that says why it failed (divergence, the training process dying, an unexpected error).
+    For an unexpected error (a bug, here or in the training process) ``details`` holds its
+    traceback, also saved to a file the sentence names (``core.child.describe_failure``)."""
 
     finished = Signal(str)
 
@@ -140,6 +149,7 @@ class TrainingWorker(QObject):
         self.process = process
         self._wanted_neuron: tuple[int, int] | None = None  # set by the window, read here
         self.diverged = False  # set before finished: the failure was a divergence
+        self.details = ""  # set before finished: the traceback of an unexpected failure, or ""
 
     def inspect(self, layer: int | None, neuron: int | None) -> None:
         """Called from the window's thread: find the images that excite this neuron most.
@@ -154,16 +164,21 @@ class TrainingWorker(QObject):
         try:
             if self.process is not None:
                 failure = train_in_child(self.process, self.trainer, self.control, self.mailbox)
+                self.details = self.process.details if failure else ""
             else:
                 stream(self.trainer, self.control, self.mailbox, lambda: self._wanted_neuron)
         except TrainingDiverged as exc:
             failure = f"{exc}."  # the sentence already says that the last finite weights were kept
             self.diverged = True
-        except Exception as exc:  # the window must hear of it, whatever it is
-            failure = f"training failed unexpectedly: {type(exc).__name__}: {exc}"
+        except UserError as exc:
+            failure = str(exc)
+        except Exception as exc:  # noqa: BLE001 (a bug: the window must hear of it, and its traceback is kept)
+            failure, self.details = describe_failure("training", exc)
         finally:
-            self.mailbox.post_snapshot(self.trainer.snapshot())
-            self.finished.emit(failure)
+            try:
+                self.mailbox.post_snapshot(self.trainer.snapshot())
+            finally:
+                self.finished.emit(failure)  # whatever happens, the window hears the run end
 
 
 class TrainingRun(QObject):

@@ -23,6 +23,13 @@ The pieces, each used from one side:
 
 Everything that crosses is a ``core.wire`` message (JSON fields, raw arrays), never a pickle,
 and the window checks every field and shape the child sends before using it.
+
+Ctrl+C in the terminal reaches every process of its group, the child too: the child ignores
+SIGINT from its first instruction (it is started with SIGINT blocked, and ``_serve`` ignores
+it), and the window, which handles it, ends the child. An unexpected error in the child (a bug,
+not a user's error) is one sentence for the window and its traceback is kept, in a file of
+``log_folder()`` (``save_traceback``) named in the sentence and sent along as the run's
+``details``, so that it can be reported.
 """
 from __future__ import annotations
 
@@ -32,11 +39,14 @@ import os
 import queue
 import signal
 import sys
+import tempfile
 import threading
 import time
+import traceback
 import types
 from contextlib import contextmanager
 from multiprocessing import connection, shared_memory
+from pathlib import Path
 
 import numpy as np
 
@@ -48,12 +58,20 @@ except ImportError:  # Windows
 from core import wire
 from core.config import check_learning_rate
 from core.data import Dataset
-from core.errors import ConfigError, TrainingDiverged
+from core.errors import ConfigError, TrainingDiverged, UserError, one_sentence
 from core.evaluation import Evaluation
 from core.history import Moment
 from core.optim import make_optimizer
 from core.stream import stream
-from core.train import FLOW_FIELDS, BatchReport, Control, EpochReport, Snapshot, Trainer, stacked_flow
+from core.train import (
+    FLOW_FIELDS,
+    BatchReport,
+    Control,
+    EpochReport,
+    Snapshot,
+    Trainer,
+    stacked_flow,
+)
 
 DATA_KEYS = ("x_train", "y_train", "x_test", "y_test")
 STOP_GRACE = 2.0  # seconds a stopped child may take to answer before it is killed
@@ -67,6 +85,63 @@ BATCH_FIELDS = ("epoch", "epochs", "batch", "batches", "step", "cost", "lr", "sa
 COUNTS = ("epoch", "epochs", "batch", "batches", "step")
 EPOCH_FIELDS = ("epoch", "epochs", "step", "cost", "train_accuracy", "test_accuracy",
                 "test_cost", "seconds", "samples_per_sec")
+LOG_NAME = "watch-it-learn"  # the folder of log_folder(): the program's name (app.launch.APP_NAME)
+KEPT_LOGS = 20  # tracebacks kept in log_folder(): the oldest go when there are more
+MAX_DETAILS = 64 * 1024  # characters of a traceback sent to the window with a failure
+
+
+# --- tracebacks of unexpected errors --------------------------------------------------------------
+
+def log_folder() -> Path:
+    """Where tracebacks of unexpected errors are kept: the user's state folder
+    ($XDG_STATE_HOME, else ~/.local/state, on Linux and the BSDs; ~/Library/Logs on macOS;
+    %LOCALAPPDATA% on Windows), in a folder of the program's own."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
+    elif sys.platform == "darwin":
+        base = os.path.join(os.path.expanduser("~"), "Library", "Logs")
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / LOG_NAME
+
+
+def describe_failure(what: str, exc: BaseException) -> tuple[str, str]:
+    """(one sentence, the traceback) for an unexpected error ``exc`` while doing ``what``
+    ("training", "reading MNIST"): the sentence names the error and the file its traceback
+    was saved to (``save_traceback``), so a bug can be reported; called in an ``except``."""
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    path = save_traceback(details, what)
+    kept = f"; the details are in {path}" if path else ""
+    return one_sentence(f"{what} failed unexpectedly ({type(exc).__name__}: {exc}){kept}"), details
+
+
+def save_traceback(details: str, what: str = "") -> str:
+    """Write ``details`` (a traceback) to a new file of ``log_folder()`` (else of the temporary
+    folder) and return its path, or "" if neither can be written. Only the KEPT_LOGS newest
+    such files are kept. Never raises: it is called while something else has gone wrong."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    text = (f"{LOG_NAME}: {what or 'an error'} failed unexpectedly, {time.strftime('%Y-%m-%d %H:%M:%S %z')}, "
+            f"process {os.getpid()}, Python {sys.version.split()[0]} on {sys.platform}\n\n{details}")
+    for folder in (log_folder(), Path(tempfile.gettempdir()) / LOG_NAME):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f"error-{stamp}-", suffix=".log", dir=folder)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+                f.write(text)
+        except (OSError, ValueError):
+            continue
+        _prune(folder)
+        return name
+    return ""
+
+
+def _prune(folder: Path) -> None:
+    try:
+        logs = sorted(folder.glob("error-*.log"), key=lambda p: p.stat().st_mtime)
+        for old in logs[:-KEPT_LOGS]:
+            old.unlink()
+    except OSError:
+        pass  # tidying up only
 
 
 class ChildDied(Exception):
@@ -92,6 +167,7 @@ class TrainerProcess:
         self.ready_seconds: float | None = None  # from start to the child's "ready"
         self.pid: int | None = None
         self.modules: tuple[str, ...] = ()  # the top-level packages the child has imported
+        self.details = ""  # the traceback of the last run's unexpected failure in the child, or ""
 
     @property
     def alive(self) -> bool:
@@ -126,8 +202,8 @@ class TrainerProcess:
         _widen(self._reports)
         self._process = context.Process(target=_serve, args=(commands_in, reports_out, spec),
                                         name="training", daemon=True)
-        with _main_module_hidden():
-            self._process.start()
+        with _main_module_hidden(), _sigint_blocked():
+            self._process.start()  # born with SIGINT blocked: Ctrl+C never interrupts its start-up
         commands_in.close()  # the child's ends: when the child goes, reading says so at once
         reports_out.close()
         self.pid = self._process.pid
@@ -182,6 +258,8 @@ class TrainerProcess:
             self.modules = tuple(m for m in modules if isinstance(m, str)) if isinstance(modules, list) else ()
             return None
         if message.kind == "failed":
+            details = message.fields.get("details")
+            self.details = details[-MAX_DETAILS:] if isinstance(details, str) else ""
             raise ChildDied(f"the training process could not start: {message.fields.get('why')}")
         return message
 
@@ -250,6 +328,24 @@ def _widen(end: connection.Connection) -> None:
 
 def _aligned(n: int) -> int:
     return -(-n // 64) * 64  # each array starts on a cache line
+
+
+@contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread while it starts a process, which inherits the mask (as
+    multiprocessing's own resource tracker is started): the child's Python then never installs
+    its KeyboardInterrupt handler, and a Ctrl+C during its start-up cannot print a traceback.
+    The process's other threads still take the signal for the window. A no-op without
+    ``pthread_sigmask`` (Windows, where Ctrl+C is not sent to a spawned child this way)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 @contextmanager
@@ -341,6 +437,7 @@ def train_in_child(process: TrainerProcess, trainer: Trainer, control: RemoteCon
     the run failed; raises ``TrainingDiverged`` as ``Trainer.run`` does. ``trainer`` is left as
     the child left it; if the child died, with the weights of its last snapshot."""
     reader = _Reader(trainer)
+    process.details = ""
     fields, arrays = trainer.state()
     recovery = _Recovery(trainer, fields, arrays)
     try:
@@ -370,6 +467,8 @@ def train_in_child(process: TrainerProcess, trainer: Trainer, control: RemoteCon
                 state = message.fields.get("state")
                 if not isinstance(failure, str):
                     raise wire.MessageError("an ended message without its sentence")
+                details = message.fields.get("details")
+                process.details = details[-MAX_DETAILS:] if isinstance(details, str) else ""
                 if state is not None:
                     if not isinstance(state, dict):
                         raise wire.MessageError("an ended message whose state is not an object")
@@ -557,8 +656,9 @@ def _serve(commands, reports, spec: dict | None) -> None:
     reports = _Outgoing(reports)
     try:
         memory, data = _attached(spec) if spec is not None else (None, None)
-    except Exception as exc:  # the window hears why, in one sentence
-        wire.send(reports, "failed", {"why": f"{type(exc).__name__}: {exc}"})
+    except Exception as exc:  # noqa: BLE001 (the window hears why, in one sentence, and the traceback is kept)
+        why, details = describe_failure("attaching the shared data", exc)
+        wire.send(reports, "failed", {"why": why, "details": details[-MAX_DETAILS:]})
         return
     try:
         wire.send(reports, "ready", {"pid": os.getpid(),
@@ -590,7 +690,7 @@ def _attached(spec: dict):
 
 def _run(data: Dataset, message: wire.Message, control: Control, inbox: _Inbox, reports) -> None:
     trainer = None
-    failure, diverged = "", False
+    failure, diverged, details = "", False, ""
     try:
         trainer = Trainer.from_state(data, message.fields["state"], message.arrays)
         outbox = _Sender(reports, trainer, control)
@@ -600,10 +700,13 @@ def _run(data: Dataset, message: wire.Message, control: Control, inbox: _Inbox, 
             outbox.flush(trainer.snapshot())
     except TrainingDiverged as exc:
         failure, diverged = str(exc), True
-    except Exception as exc:  # the window must hear of it, whatever it is
-        failure = f"training failed unexpectedly: {type(exc).__name__}: {exc}"
+    except UserError as exc:  # a setting the trainer refuses: its own sentence
+        failure = str(exc)
+    except Exception as exc:  # noqa: BLE001 (a bug: the window hears of it, and its traceback is kept)
+        failure, details = describe_failure("training", exc)
     fields, arrays = trainer.state() if trainer is not None else (None, {})
-    wire.send(reports, "ended", {"failure": failure, "diverged": diverged, "state": fields}, arrays)
+    wire.send(reports, "ended", {"failure": failure, "diverged": diverged, "state": fields,
+                                 "details": details[-MAX_DETAILS:]}, arrays)
 
 
 class _Inbox:
