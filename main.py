@@ -1,7 +1,7 @@
 """Watch a neural network learn: ``python main.py`` opens the window (``--screenshot PNG`` makes
 a picture of it without a screen); ``train``, ``evaluate``, ``predict``, ``compare`` and ``--help`` work
 without one (``app.cli``). This file only hands over, to ``app.launch.dispatch`` (the installed
-``watch-it-learn`` command, pyproject.toml, runs that function itself), under
+``watch-it-learn`` command runs it the same way: ``app.launch.installed``), under
 ``core.commandline.guarded``: the streams protected for the window too, and Ctrl+C one line and
 exit code 130 even while NumPy or Qt is still being imported, before any command began."""
 import sys

@@ -1,6 +1,7 @@
 """``python main.py``: open the window (``--open FILE`` with a saved model in it), or make
 pictures of it without a screen: ``--screenshot PNG`` and ``--timelapse GIF`` (``app.screenshot``).
-``dispatch`` is the whole command line, of ``main.py`` and of the installed ``watch-it-learn``.
+``dispatch`` is the whole command line, of ``main.py`` and of the installed ``watch-it-learn``
+(``installed``, which guards it as ``main.py`` does).
 
 The window's settings file is looked at before Qt reads it (``app.files.open_settings``: a FIFO
 would block the start for ever). Ctrl+C in the terminal ends the window at any moment with exit
@@ -27,7 +28,7 @@ COMMANDS = {"train", "evaluate", "predict", "compare", "-h", "--help"}  # everyt
 def dispatch(argv: list[str] | None = None) -> int:
     """Hand the command line over: a command to ``app.cli`` (which loads no Qt, so it starts
     fast), anything else to the window (``main``); 'window --help' lists the window's options.
-    ``python main.py`` runs this, and so does the installed command (pyproject.toml)."""
+    ``python main.py`` runs this, and so does the installed command (``installed``)."""
     # One BLAS thread unless the user says otherwise, set before NumPy loads. At these matrix
     # sizes a second thread gains about a quarter on an idle machine, but when anything else wants
     # a core (the window's GUI thread, another program) OpenBLAS's spinning threads make an epoch
@@ -40,6 +41,13 @@ def dispatch(argv: list[str] | None = None) -> int:
         from app.cli import main as cli_main
         return cli_main(argv)
     return main(argv)
+
+
+def installed() -> int:
+    """The installed ``watch-it-learn`` command (pyproject.toml): ``dispatch`` as ``main.py``
+    runs it, under ``core.commandline.guarded`` (streams protected, Ctrl+C one line and 130)."""
+    from core.commandline import guarded
+    return guarded(lambda: dispatch(sys.argv[1:]))
 
 
 def build_parser() -> argparse.ArgumentParser:

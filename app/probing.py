@@ -15,8 +15,6 @@ on the window's ``run`` and ``view`` like everything else, and it is drawn from 
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QFileDialog
@@ -27,7 +25,6 @@ from app.panels.probes import RunLine
 from core.compare import describe
 from core.config import preset
 from core.errors import UserError
-from core.model_io import check_dataset, load_run
 from core.probes import MAX_PROBES, MAX_TAUGHT, Probe, Timeline, default_probes, probe_outputs, taught_set
 
 
@@ -212,22 +209,6 @@ class ProbingWindow:
             return
         self._set_comparison(Comparison.of_config(self.data, other, name, self.use_process))
 
-    def compare_with_file(self, path: str) -> bool:
-        """A saved run as the second run: shown beside this one, and trained on with it."""
-        try:
-            net, meta, history = load_run(path)
-            check_dataset(meta, self.data, path)  # a run of other classes cannot be compared
-            from app.window import _config_for  # noqa: PLC0415 (the window's own reading of meta)
-            saved = meta.get("config") if isinstance(meta.get("config"), dict) else {}
-            config = _config_for(net, saved, self.form)
-            comparison = Comparison.of_file(self.data, config, net, history, _whole_epochs(meta),
-                                            os.path.basename(path), self.use_process)
-        except (UserError, ValueError) as exc:
-            self.show_error(str(exc))
-            return False
-        self._set_comparison(comparison)
-        return True
-
     def compare_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Compare with a saved run",
                                               files.last_folder(self.settings),
@@ -315,7 +296,3 @@ class ProbingWindow:
         what = {"drawing": "the drawing", "digit": f"test {image} {self.view.digit}"}.get(key[0], "the probe")
         return f"reads {what} as {self.data.class_names[int(a.argmax())]} ({a.max():.0%})"
 
-
-def _whole_epochs(meta: dict) -> int:
-    value = meta.get("epochs")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

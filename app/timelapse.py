@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.files import read_setting
 from app.layout import PANELS
 from core import npzio
 from core.commandline import check_can_save
@@ -231,12 +232,9 @@ class TimelapseDialog(QDialog):
         self.length = QLabel()
         self.frame_ms.valueChanged.connect(self._update_length)
         settings: QSettings = window.settings
-        remembered = self.target.findData(settings.value("timelapse/target", "window"))
+        remembered = self.target.findData(read_setting(settings, "timelapse/target"))
         self.target.setCurrentIndex(max(remembered, 0))
-        try:
-            self.frame_ms.setValue(int(settings.value("timelapse/frame_ms", DEFAULT_FRAME_MS)))
-        except (TypeError, ValueError):
-            self.frame_ms.setValue(DEFAULT_FRAME_MS)
+        self.frame_ms.setValue(read_setting(settings, "timelapse/frame_ms") or DEFAULT_FRAME_MS)
         self._update_length()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)

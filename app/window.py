@@ -122,8 +122,7 @@ class DataLoader(QObject):
 
     def _load(self, name: str, path, limit) -> None:
         try:
-            data = core.data.load_dataset(name, path)
-            data = data.limit(limit, limit) if limit else data
+            data = core.data.load_dataset(name, path, limit=limit or None)  # read no more than that
         except UserError as exc:
             self.details.pop(name, None)
             self.failed.emit(name, str(exc))
@@ -838,10 +837,12 @@ class MainWindow(QMainWindow, ProbingWindow):
 
     def _draw_augmented(self, config: TrainConfig) -> None:
         """The strip of what the network is fed, with the augmentation the settings ask for."""
-        key = (config.augment, config.seed)
-        if self.data is not None and self._drawn.get("augmented") != key:
-            self.augmented.show_images(self.data.x_train[:AUGMENTED_SHOWN], augmentation(config.augment),
-                                       config.seed)
+        if self.data is None:
+            return
+        key = (config.augment, config.seed, self.data.name, len(self.data.x_train))
+        if self._drawn.get("augmented") != key:
+            self.augmented.show_images(self.data.x_train[:AUGMENTED_SHOWN],
+                                       augmentation(config.augment, self.data.digits), config.seed)
             self._drawn["augmented"] = key
 
     def _flow_per_epoch(self) -> int:
@@ -1220,9 +1221,8 @@ class MainWindow(QMainWindow, ProbingWindow):
 
     def compare_with_file(self, path: str) -> bool:
         """A saved run as the second run: shown beside this one, and trained on with it. The
-        file is read and checked as File → Open reads it (``_checked_model``; this replaces
-        ``ProbingWindow.compare_with_file``, which took settings of odd types and counts of any
-        size): a refusal or an unexpected error is a dialog, and nothing changes."""
+        file is read and checked as File → Open reads it (``_checked_model``): a refusal or an
+        unexpected error is a dialog, and nothing changes."""
         if self.data is None:
             return False
         try:

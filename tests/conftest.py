@@ -1,8 +1,10 @@
 """Shared fixtures. The real MNIST is read once per session; most tests use a slice of it."""
 import os
+import tempfile
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as main.py does, and before NumPy loads
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the window's tests need no screen
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="state-")  # the tests' logs, not the user's
 
 import pytest  # noqa: E402
 

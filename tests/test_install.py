@@ -124,13 +124,17 @@ def test_the_command_opens_the_window(installed, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_command_and_main_py_run_the_same_function():
-    """The console script is app.launch:dispatch, which is what main.py runs; main.py still helps."""
+def test_the_command_and_main_py_run_the_same_function(monkeypatch, capsys, tmp_path):
+    """The console script is app.launch:installed, which runs what main.py runs (dispatch) under
+    the same guard; main.py still helps."""
     import app.launch
     import main
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-    assert scripts == {COMMAND: "app.launch:dispatch"}
+    assert scripts == {COMMAND: "app.launch:installed"}
     assert main.main is app.launch.dispatch
+    monkeypatch.setattr(sys, "argv", [COMMAND, "evaluate", str(tmp_path / "missing.npz")])
+    assert app.launch.installed() == 2  # a mistake is one sentence there too, not a traceback
+    assert capsys.readouterr().err.startswith("error: cannot read model")
     result = succeeded(run([sys.executable, ROOT / "main.py", "--help"], cwd=ROOT))
     assert "usage:" in result.stdout and "train" in result.stdout

@@ -126,16 +126,16 @@ def test_the_window_reads_the_dataset_it_is_told_on_its_thread(qtbot, tmp_path, 
     reads it by name (with the path given, for that dataset) through core.data.load_dataset."""
     asked = []
 
-    def load(name, path=None):
-        asked.append((name, path))
-        return synthetic(name)
+    def load(name, path=None, limit=None):
+        asked.append((name, path, limit))
+        return synthetic(name).limit(limit, limit)
     monkeypatch.setattr(core.data, "load_dataset", load)
     w = make(qtbot, tmp_path, dataset="fashion", data_path="/somewhere/fashion", limit=200)
     assert w.status.currentMessage() == "Loading Fashion-MNIST…" and w.data is None
     assert not w.train_action.isEnabled() and w.dataset_actions["fashion"].isChecked()
     with qtbot.waitSignal(w.data_ready, timeout=WAIT_MS):
         pass
-    assert asked == [("fashion", "/somewhere/fashion")]
+    assert asked == [("fashion", "/somewhere/fashion", 200)]  # the reader reads no more than that
     assert w.data.name == "fashion" and len(w.data.x_train) == len(w.data.x_test) == 200
     assert w.run is not None and w.train_action.isEnabled()
     w.close()
@@ -149,7 +149,7 @@ def test_choosing_a_dataset_in_the_menu_makes_a_new_run_on_it(qtbot, tmp_path, m
     from app.window import remembered_dataset
     asked = []
 
-    def load(name, path=None):
+    def load(name, path=None, limit=None):
         asked.append((name, path))
         return synthetic(name, n_train=500, n_test=200, seed=2)
     monkeypatch.setattr(core.data, "load_dataset", load)
@@ -181,7 +181,7 @@ def test_a_dataset_that_cannot_be_read_leaves_the_window_as_it_was(qtbot, mnist_
     the one it has), the same run, MNIST still checked and not remembered."""
     from app.window import remembered_dataset
 
-    def load(name, path=None):
+    def load(name, path=None, limit=None):
         raise DataError("no Fashion-MNIST found: tried /usr/share/datasets/fashion-mnist (missing)")
     monkeypatch.setattr(core.data, "load_dataset", load)
     w = mnist_window
