@@ -330,13 +330,11 @@ def test_open_open_recent_and_compare_refuse_every_bad_model_and_change_nothing(
 
 def test_an_unexpected_error_opening_a_model_is_a_dialog_with_its_traceback(qtbot, window, tmp_path,
                                                                            monkeypatch, logs):
-    import app.probing
     import app.window
 
     def broken(path):
         raise RuntimeError("a bug in the reader")
-    monkeypatch.setattr(app.window, "load_run", broken)
-    monkeypatch.setattr(app.probing, "load_run", broken)
+    monkeypatch.setattr(app.window, "load_run", broken)  # File > Open and Compare both read through it
     save_model(tmp_path / "good.npz", network())
     before = as_it_was(window)
     for attempt in (window.open_model, window.compare_with_file):
@@ -392,7 +390,7 @@ def test_the_data_loader_reports_any_error_and_keeps_its_traceback(qtbot, tmp_pa
     import core.data
     from app.window import MainWindow
 
-    def broken(name, path=None):
+    def broken(name, path=None, limit=None):
         raise MemoryError("no room for the images")
     monkeypatch.setattr(core.data, "load_dataset", broken)
     window = MainWindow(ini(tmp_path / "settings.ini"), process=False)
