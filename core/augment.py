@@ -100,19 +100,27 @@ class Augmentation:
         """The random part of transforming n images, all of it, in this order: (n, 5) uniforms
         for the affine maps, then, if mirror > 0, (n,) uniforms choosing the images mirrored,
         then, if elastic_alpha > 0, the (2 b, 28, 28) noise of each block's elastic field,
-        block after block. What is left (``apply``) is arithmetic, which a thread can do while
-        the generator goes on (``core.train`` does: the draws stay in their order)."""
+        block after block. Only numbers are drawn; the rest (``apply``: the maps made of them,
+        and the images) is arithmetic, which a thread can do while the generator goes on
+        (``core.train`` does: the draws stay in their order)."""
         if self.identity:
-            return Drawn(None, ())
-        maps = random_affine(n, rng, self.shift, self.rotation, self.scale, self.shear)
-        if self.mirror > 0.0:
-            mirrored = rng.random(n) < self.mirror
-            maps[mirrored] = compose(maps[mirrored], MIRROR[None].repeat(mirrored.sum(), 0))
+            return Drawn(None, None, ())
+        u = rng.uniform(-1.0, 1.0, size=(n, 5))  # (n, 5): dr, dc, angle, scale, shear in [-1, 1]
+        mirrored = rng.random(n) < self.mirror if self.mirror > 0.0 else None
         noise = ()
         if self.elastic_alpha > 0.0:
             noise = tuple(elastic_noise(len(range(start, min(start + BLOCK, n))), rng)
                           for start in range(0, n, BLOCK))
-        return Drawn(invert(maps), noise)
+        return Drawn(u, mirrored, noise)
+
+    def sampling_maps(self, drawn: "Drawn") -> np.ndarray:
+        """The sampling maps S (n, 2, 3) of what ``draw`` drew: the forward maps T of the
+        uniforms (``random_affine``), mirrored first for the images chosen, inverted."""
+        maps = maps_of_uniforms(drawn.uniforms, self.shift, self.rotation, self.scale, self.shear)
+        if drawn.mirrored is not None:
+            mirrored = drawn.mirrored
+            maps[mirrored] = compose(maps[mirrored], MIRROR[None].repeat(mirrored.sum(), 0))
+        return invert(maps)
 
     def apply(self, x: np.ndarray, drawn: "Drawn") -> np.ndarray:
         """x (B, 784) transformed by what ``draw(B, ...)`` drew: a NEW (B, 784) float32 array.
@@ -120,14 +128,15 @@ class Augmentation:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != SIDE * SIDE:
             raise ValueError(f"augmentation expects images of shape (B, {SIDE * SIDE}), got {x.shape}")
-        if drawn.maps is None:
+        if drawn.uniforms is None:
             return np.array(x, dtype=np.float32)  # a copy, bit for bit
-        if len(drawn.maps) != len(x):
-            raise ValueError(f"{len(drawn.maps)} transforms drawn for {len(x)} images")
+        if len(drawn.uniforms) != len(x):
+            raise ValueError(f"{len(drawn.uniforms)} transforms drawn for {len(x)} images")
+        maps = self.sampling_maps(drawn)
         out = np.empty((len(x), SIDE * SIDE), dtype=np.float32)
         for i, start in enumerate(range(0, len(x), BLOCK)):  # blocks of images, each vectorised (see BLOCK)
             block = slice(start, start + BLOCK)
-            points = sampling_points(drawn.maps[block])  # (2, b, 784)
+            points = sampling_points(maps[block])  # (2, b, 784)
             if drawn.noise:
                 field = smooth_field(drawn.noise[i], self.elastic_alpha, self.elastic_sigma)
                 points += field.reshape(points.shape)
@@ -137,9 +146,11 @@ class Augmentation:
 
 @dataclass(frozen=True)
 class Drawn:
-    """What ``Augmentation.draw`` drew for n images: the sampling maps S (n, 2, 3), None for
-    the identity, and the raw noise of each block's elastic field (none without elastic)."""
-    maps: np.ndarray | None
+    """What ``Augmentation.draw`` drew for n images: the (n, 5) uniforms of their affine maps
+    (None for the identity), which of them are mirrored (None without the mirror), and the raw
+    noise of each block's elastic field (none without elastic)."""
+    uniforms: np.ndarray | None
+    mirrored: np.ndarray | None
     noise: tuple[np.ndarray, ...]
 
 
@@ -170,6 +181,12 @@ def random_affine(n: int, rng: np.random.Generator, shift: float = 0.0, rotation
     draws (n, 5) numbers, whichever ranges are zero, so that the same generator gives the same
     maps whatever comes after."""
     u = rng.uniform(-1.0, 1.0, size=(n, 5))  # (n, 5): dr, dc, angle, scale, shear in [-1, 1]
+    return maps_of_uniforms(u, shift, rotation, scale, shear)
+
+
+def maps_of_uniforms(u: np.ndarray, shift: float = 0.0, rotation: float = 0.0, scale: float = 0.0,
+                     shear: float = 0.0) -> np.ndarray:
+    """The forward maps (n, 2, 3) of (n, 5) uniforms in [-1, 1], each scaled to its range."""
     return affine(shift * u[:, 0], shift * u[:, 1], rotation * u[:, 2], 1.0 + scale * u[:, 3],
                   shear * u[:, 4])
 
@@ -415,5 +432,45 @@ def _benchmark(repeats: int = 200) -> None:
         print(f"  augment {name:8}                  {t * 1e3:7.3f} ms  = {t / t_step:5.1%} of a step")
 
 
+def _benchmark_epochs(rounds: int = 5) -> None:
+    """Whole epochs of 'fast' on MNIST: without augmentation, with 'affine' made batch by batch
+    just before each trains, and with 'affine' made on a thread while the batch before trains
+    (as ``core.train`` does), in turn, ``rounds`` times; the medians and what each adds."""
+    import statistics
+    import time
+
+    import core.train
+    from core.config import preset
+    from core.data import load_dataset
+
+    data = load_dataset("mnist")
+    ahead = core.train._AugmentAhead.start
+
+    def epoch(augment: str, in_turn: bool = False) -> float:
+        core.train._AugmentAhead.start = (lambda self, images, indices: None) if in_turn else ahead
+        try:
+            trainer = core.train.Trainer(data, preset("fast").replace(augment=augment, epochs=1))
+            start = time.perf_counter()
+            for _ in trainer.run():
+                pass
+            return time.perf_counter() - start
+        finally:
+            core.train._AugmentAhead.start = ahead
+
+    kinds = {"none": lambda: epoch("none"), "affine, in turn": lambda: epoch("affine", in_turn=True),
+             "affine, ahead": lambda: epoch("affine")}
+    times = {name: [] for name in kinds}
+    for _ in range(rounds):  # interleaved, so a slow moment of the machine falls on all of them
+        for name, run in kinds.items():
+            times[name].append(run())
+    base = statistics.median(times["none"])
+    print(f"one epoch of 'fast' on MNIST ({len(data.x_train)} images), median of {rounds}")
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        print(f"  {name:16} {median:6.2f} s  {(median - base) / base:+6.1%}")
+
+
 if __name__ == "__main__":
-    _benchmark()
+    import sys
+
+    _benchmark_epochs() if sys.argv[1:] == ["--epochs"] else _benchmark()

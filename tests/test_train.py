@@ -391,7 +391,7 @@ def test_augmenting_the_next_batch_on_a_thread_trains_as_augmenting_each_in_turn
     config = preset("fast").replace(epochs=2, batch_size=100, **NOISY)
     ahead = Trainer(data, config)
     list(ahead.run())
-    monkeypatch.setattr(core.train._AugmentAhead, "start", lambda self, x, indices: None)
+    monkeypatch.setattr(core.train._AugmentAhead, "start", lambda self, images, indices: None)
     in_turn = Trainer(data, config)
     list(in_turn.run())
     for a, b in zip(ahead.net.W + ahead.net.b, in_turn.net.W + in_turn.net.b):
