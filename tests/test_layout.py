@@ -201,3 +201,20 @@ def test_on_a_large_screen_the_inspector_sits_over_the_pad(qtbot, tmp_path, smal
     assert in_sight(window.pad) and in_sight(window.inspector)
     assert window.inspector_dock.geometry().bottom() < window.pad_dock.geometry().top()
     window.close()
+
+
+def test_a_dataset_of_clothes_fits_a_1280x720_screen_too(qtbot, tmp_path, small_mnist):
+    """Fashion-MNIST's class names are longer than digits ("Sneaker 0.18 · Sandal 0.13 ·
+    Trouser 0.11" under the test image, and the pad's sentence that it reads digits only): they
+    wrap, and the window still fits, every test image caption inside its panel."""
+    import dataclasses
+
+    from core.data import DATASETS
+    clothes = dataclasses.replace(small_mnist, name="fashion", class_names=DATASETS["fashion"].class_names)
+    window = make_window(qtbot, tmp_path, clothes, SMALL)
+    least = window.minimumSizeHint()
+    assert least.width() <= SMALL.width() and window.width() <= SMALL.width(), least
+    panel = window.activations
+    for label in (panel.true_label, panel.predicted_label, panel.top_label):
+        assert label.text() and label.width() <= panel.width()
+    window.close()

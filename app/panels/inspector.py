@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QStackedLayout,
     QVBoxLayout,
     QWidget,
@@ -100,8 +99,9 @@ class InspectorPanel(QWidget):
                                 "saturates (a sigmoid reads 1.00 for any z above 5.3)")
         for label in (self.bias_label, self.activation_label, self.z_label):
             # numbers that change with every moment: their length must not widen the dock (a
-            # wider one at some moment moved every panel beside it, and a time-lapse's frames)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            # wider one at some moment moved every panel beside it, and a time-lapse's frames).
+            # A label's minimum is its text's width; with none of its own it shows what fits.
+            label.setMinimumWidth(1)
 
     def _build_switch(self) -> None:
         self.off_button = QPushButton("Switch off")
