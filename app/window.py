@@ -40,6 +40,7 @@ from app import files, layout, menus
 from app import help as texts
 from app.comparison import Comparison, ComparisonPanel
 from app.controls import SettingsForm, checked_values, config_from
+from app.collector import collect_in_gui_thread
 from app.probing import ProbingWindow
 from app.panels.activations import ActivationsPanel
 from app.panels.augmented import AugmentedStrip
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow, ProbingWindow):
         process (``--thread``). ``settings_note``: a sentence about the settings file itself
         (``app.files.open_settings``), said in the status bar with the settings ignored."""
         super().__init__()
+        collect_in_gui_thread()  # garbage that holds Qt objects is never freed by a worker thread
         self.settings = settings
         self.recent = files.RecentFiles(settings)
         self.data = None

@@ -417,3 +417,27 @@ def test_the_loss_along_the_way_is_drawn_from_the_start_to_the_moment_shown(qtbo
                                                           rel=1e-4)
     assert f"step {window.history.moments[1].step:,}" in dialog.caption.text()
     dialog.close()
+
+
+def test_garbage_is_collected_by_the_gui_thread_only(qtbot, tmp_path, small_mnist):
+    """Automatic collection is off once a window exists (a worker thread that collected garbage
+    holding Qt objects deadlocked against the GUI thread), and a cycle is still freed: by the
+    GUI thread's timer."""
+    import gc
+    import weakref
+
+    from app.window import MainWindow
+    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat), data=small_mnist)
+    qtbot.addWidget(window)
+    assert not gc.isenabled()
+
+    class Node:
+        pass
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the cyclic collector frees it
+    gone = weakref.ref(a)
+    del a, b
+    filler = [Node() for _ in range(gc.get_threshold()[0] + 1)]  # generation 0 is due
+    qtbot.waitUntil(lambda: gone() is None, timeout=5000)
+    del filler
+    window.close()
