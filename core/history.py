@@ -178,8 +178,15 @@ class History:
 
     def add_moment(self, moment: Moment) -> None:
         """Keep ``moment`` (its step after every kept one); beyond ``MAX_MOMENTS``, thin the
-        moments after the first epoch to every other one."""
-        if self.moments and moment.step <= self.moments[-1].step:
+        moments after the first epoch to every other one. A moment of the very step kept last
+        replaces it: the same weights, now known as what they are at the end of an epoch (a
+        training process killed between an epoch's last batch and its test left the window a
+        moment of that step, and the run resumed from it then finishes the epoch there)."""
+        if self.moments and moment.step == self.moments[-1].step:
+            self.moments[-1] = moment
+            self._cache = None
+            return
+        if self.moments and moment.step < self.moments[-1].step:
             raise ValueError(f"moments must come in order of steps: step {moment.step} after "
                              f"step {self.moments[-1].step}")
         self.moments.append(moment)

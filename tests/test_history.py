@@ -310,7 +310,21 @@ def test_thinning_keeps_all_of_epoch_1_and_the_newest():
     late = [m.position for m in history.moments if m.position > 1]
     assert late[0] < 5  # the early epochs are not all let go: thinned, not cut off
     with pytest.raises(ValueError, match="in order of steps"):
-        history.add_moment(synthetic_moment(net, steps[-1], 60.0, rng))
+        history.add_moment(synthetic_moment(net, steps[-1] - 1, 60.0, rng))
+
+
+def test_a_moment_of_the_step_kept_last_replaces_it():
+    """A training process killed between an epoch's last batch and its test leaves a moment of
+    that step; the run resumed from it finishes the epoch there and sends the epoch's moment of
+    the same step: kept once, as the epoch's (the window once stopped on "step 48 after 48")."""
+    net = Network.initialised((784, 2, 10), seed=0)
+    rng = np.random.default_rng(1)
+    history = History(net.architecture, np.arange(5) % 10)
+    history.add_moment(synthetic_moment(net, 0, 0.0, rng))
+    history.add_moment(synthetic_moment(net, 48, 2.9999, rng))
+    epoch_end = synthetic_moment(net, 48, 3.0, rng)
+    history.add_moment(epoch_end)
+    assert [m.step for m in history.moments] == [0, 48] and history.moments[-1] is epoch_end
 
 
 def test_reevaluated_answers_on_another_test_set(small_mnist, small_run):
