@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -474,15 +475,34 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 def group_ends(group: int, seconds: float = 10) -> bool:
     """Does every process of ``group`` end within ``seconds``? (The training process is ended by
-    the window; multiprocessing's resource tracker ends once the window's end of its pipe is closed.)"""
+    the window; multiprocessing's resource tracker ends once the window's end of its pipe is
+    closed.) Each is waited on through a descriptor that becomes readable when it exits."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    for pid in members(group):
         try:
-            os.killpg(group, 0)
+            fd = os.pidfd_open(pid)
         except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
+            continue  # gone already
+        try:
+            if not select.select([fd], [], [], max(deadline - time.monotonic(), 0.0))[0]:
+                return False
+        finally:
+            os.close(fd)
+    return True
+
+
+def members(group: int) -> list[int]:
+    """The processes of process group ``group``, from /proc (field 5 of each stat: the group)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+                found.append(int(entry.name))
+    return found
 
 
 def interrupted_window(tmp_path, flags, wait_for):
