@@ -34,7 +34,7 @@ from core.commandline import (
 from core.compare import describe, settings, train_together
 from core.config import PRESETS, TrainConfig, preset
 from core.data import DATASETS, load_dataset, reads_digits, title
-from core.errors import ConfigError, UserError
+from core.errors import ConfigError, UserError, whole_number
 from core.history import History, record
 from core.metrics import accuracy, confusion_matrix, precision_recall
 from core.model_io import (
@@ -190,40 +190,27 @@ FLAGS_TO_CONFIG = {"layers": "sizes", "hidden": "hidden", "output": "output", "l
                    "dropout": "dropout", "schedule": "schedule", "warmup": "warmup", "augment": "augment"}
 
 
-# Bounds of the whole-number settings beyond TrainConfig's own (at least 1 epoch, a seed of at
-# least 0, a batch no larger than the training set, at most 100 million weights): the window's
-# form takes epochs and seeds up to these (app.controls.LIMITS), so a model trained here opens
-# there; 10,000 epochs of 'fast' are about 1.5 hours.
-MAX_EPOCHS = 10_000
-MAX_SEED = 2**31 - 1
 MAX_LIMIT = 10_000_000  # images: more than any dataset here holds (MNIST has 60,000 and 10,000)
 
 
 def config_from_args(args) -> TrainConfig:
     changes = {field: getattr(args, flag) for flag, field in FLAGS_TO_CONFIG.items()
                if getattr(args, flag) is not None}
-    return check_bounds(preset(args.preset).replace(**changes))
+    return preset(args.preset).replace(**changes)
 
 
-def check_bounds(config: TrainConfig, which: str = "") -> TrainConfig:
-    """``config``, if its epochs and seed are within MAX_EPOCHS and MAX_SEED; ConfigError
-    otherwise (``which`` names the run, for compare: "A" says "A's seed")."""
-    for name, value, most in (("epochs", config.epochs, MAX_EPOCHS), ("seed", config.seed, MAX_SEED)):
-        if value > most:
-            whose = f"{which}'s {name}" if which else ("the seed" if name == "seed" else name)
-            raise ConfigError(f"{whose} must be at most {most:,}, got {_big(value)}")
-    return config
-
-
-def _big(value: int) -> str:
-    text = f"{value:,}"
-    return text if len(text) <= 40 else f"a number of {len(str(value))} digits"
+def _run_settings(text: str, which: str, **common) -> TrainConfig:
+    """``core.compare.settings``, a refusal saying which run it is about: "B: epochs must be..."."""
+    try:
+        return settings(text, **common)
+    except ConfigError as exc:
+        raise ConfigError(f"{which}: {exc}") from None
 
 
 def load_data(args, dataset: str = "mnist"):
     """The --dataset (else ``dataset``), from --data if given, cut to --limit."""
     if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
-        raise ConfigError(f"--limit must be 1 to {MAX_LIMIT:,}, got {_big(args.limit)}"
+        raise ConfigError(f"--limit must be 1 to {MAX_LIMIT:,}, got {whole_number(args.limit)}"
                           if args.limit > 0 else f"--limit must be at least 1, got {args.limit}")
     return load_dataset(args.dataset or dataset, args.data, limit=args.limit)  # read no more than that
 
@@ -469,8 +456,7 @@ def _grey_levels(path: str) -> np.ndarray:
 
 def compare(args) -> int:
     common = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs is not None else {})}
-    configs = [check_bounds(settings(args.settings_a, **common), "A"),
-               check_bounds(settings(args.settings_b, **common), "B")]
+    configs = [_run_settings(args.settings_a, "A", **common), _run_settings(args.settings_b, "B", **common)]
     for path in args.out or ():
         check_can_save(path, "the model")
     data = load_data(args)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app import help as texts
 from app import theme
 from core.augment import AUGMENTATIONS
-from core.config import PRESETS, TrainConfig
+from core.config import MAX_EPOCHS, MAX_SEED, PRESETS, TrainConfig
 from core.errors import ConfigError
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
@@ -45,8 +45,8 @@ ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": 
 PENDING = "• "  # marks a row whose value is not yet the network's
 # What each number field holds, (lowest, highest): whole numbers for the int fields.
 LIMITS = {"lr": (1e-6, 100.0), "lr_decay": (0.01, 1.0), "momentum": (0.0, 0.999),
-          "weight_decay": (0.0, 1.0), "batch_size": (1, 60000), "epochs": (1, 10000),
-          "seed": (0, 2**31 - 1), "dropout": (0.0, 0.95), "warmup": (0.0, 1000.0)}
+          "weight_decay": (0.0, 1.0), "batch_size": (1, 60000), "epochs": (1, MAX_EPOCHS),
+          "seed": (0, MAX_SEED), "dropout": (0.0, 0.95), "warmup": (0.0, 1000.0)}
 WHOLE = ("batch_size", "epochs", "seed")
 CHOICES = {"hidden": tuple(HIDDEN_ACTIVATIONS), "output": tuple(OUTPUT_ACTIVATIONS), "loss": tuple(LOSSES),
            "optimizer": tuple(OPTIMIZERS), "schedule": tuple(SCHEDULES), "augment": tuple(AUGMENTATIONS)}

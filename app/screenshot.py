@@ -22,7 +22,8 @@ from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
 from app import timelapse
 from core.commandline import INTERRUPTED, USER_ERROR
-from core.errors import UserError
+from core.config import MAX_EPOCHS
+from core.errors import UserError, whole_number
 
 TIMEOUT_MS = 30 * 60 * 1000
 WAKE_MS = 100  # Python sees a signal only when it runs: a timer lets it, while Qt waits
@@ -132,15 +133,12 @@ def take_pictures(app, window, args) -> int:
 
 def check_args(window, args) -> None:
     """What can be refused before any training: a target that cannot be written, and more
-    ``--epochs`` than the window's form takes."""
+    ``--epochs`` than a run may have (``core.config.MAX_EPOCHS``, what the form takes)."""
     for path, what in ((args.screenshot, "the picture"), (args.timelapse, "the time-lapse")):
         if path:
             timelapse.check_writable(path, what)
-    most = window.form.epochs.maximum()
-    if args.epochs is not None and args.epochs > most:
-        digits = len(str(args.epochs))
-        epochs = f"{args.epochs:,}" if digits <= 30 else f"a number of {digits} digits"
-        raise UserError(f"--epochs must be at most {most:,}, got {epochs}")
+    if args.epochs is not None and args.epochs > MAX_EPOCHS:  # the form would clamp it quietly
+        raise UserError(f"--epochs must be at most {MAX_EPOCHS:,}, got {whole_number(args.epochs)}")
 
 
 def prepare(window, args, errors: list[str]) -> None:

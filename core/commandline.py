@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core.errors import UserError, one_sentence
+from core.errors import UserError, one_sentence, whole_number
 
 USER_ERROR = 2  # a bad flag, file or dataset
 INTERRUPTED = 130  # Ctrl+C, as a shell reports SIGINT (128 + 2)
@@ -57,18 +57,12 @@ def bounded_int(low: int, high: int | None = None, unit: str = ""):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low:,}{unit}, got {_number(value)}")
+            raise argparse.ArgumentTypeError(f"must be at least {low:,}{unit}, got {whole_number(value)}")
         if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"must be at most {high:,}{unit}, got {_number(value)}")
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}{unit}, got {whole_number(value)}")
         return value
     parse.__name__ = "whole number"  # what argparse calls the type in its own messages
     return parse
-
-
-def _number(value: int) -> str:
-    """A whole number for a message: with thousands separators, or cut if it is huge."""
-    text = f"{value:,}"
-    return text if len(text) <= 40 else f"{text[:20]}… ({len(str(abs(value)))} digits)"
 
 
 # --- the streams ------------------------------------------------------------------------------

@@ -5,13 +5,18 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from core.errors import ConfigError
+from core.errors import ConfigError, whole_number
 from core.network import check_architecture
 from core.optim import OPTIMIZERS
 from core.schedule import SCHEDULES
 
 N_INPUTS = 784  # one input per pixel of a 28x28 image
 N_CLASSES = 10  # one output per digit
+# Bounds of the whole-number settings beyond "at least 1" (or 0): what the window's form takes
+# (app.controls.LIMITS), so a model trained anywhere opens there; 10,000 epochs of 'fast' are
+# about 1.5 hours, and the seed is a 32-bit signed number, as Qt's spin boxes hold.
+MAX_EPOCHS = 10_000
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
+        if self.epochs > MAX_EPOCHS:
+            raise ConfigError(f"epochs must be at most {MAX_EPOCHS:,}, got {whole_number(self.epochs)}")
         if self.seed < 0:
             raise ConfigError(f"the seed must be at least 0, got {self.seed}")
+        if self.seed > MAX_SEED:
+            raise ConfigError(f"the seed must be at most {MAX_SEED:,}, got {whole_number(self.seed)}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             raise ConfigError(f"dropout must be at least 0 and below 1, got {self.dropout}")
         if self.schedule not in SCHEDULES:

@@ -20,6 +20,13 @@ def one_sentence(message: str, limit: int = MAX_MESSAGE) -> str:
     return message
 
 
+def whole_number(value: int) -> str:
+    """A whole number for a message: with thousands separators, or, past 40 characters, its
+    first digits and how many there are (a 5,000-digit seed is not a sentence)."""
+    text = f"{value:,}"
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(str(abs(value)))} digits)"
+
+
 class UserError(Exception):
     """A bad flag, file or dataset: the message is the whole explanation, made one printable line
     of at most MAX_MESSAGE characters whatever went into it (``one_sentence``)."""
