@@ -27,7 +27,6 @@ from core.augment import AUGMENTATIONS
 from core.commandline import (
     USER_ERROR,
     Parser,
-    check_can_save,
     guarded,
     interrupt_deferred,
 )
@@ -37,6 +36,7 @@ from core.data import DATASETS, load_dataset, reads_digits, title
 from core.errors import ConfigError, UserError, whole_number
 from core.history import History, record
 from core.metrics import accuracy, confusion_matrix, precision_recall
+from core.npzio import check_can_save
 from core.model_io import (
     check_dataset,
     dataset_meta,

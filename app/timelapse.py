@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from app.files import read_setting
 from app.layout import PANELS
 from core import npzio
-from core.commandline import check_can_save
+from core.npzio import check_can_save
 from core.errors import UserError
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def shared_palette(samples: list[Image.Image]) -> Image.Image:
 def check_writable(path, what: str = "the time-lapse") -> None:
     """Fail early, before any frame is made, on a target that cannot be a file: a folder, a
     device or FIFO (/dev/null), a symbolic link, a missing or read-only folder, a name too long
-    (``core.commandline.check_can_save``, which makes and removes the save's temporary file)."""
+    (``core.npzio.check_can_save``, which makes and removes the save's temporary file)."""
     check_can_save(path, what, UserError)
 
 

@@ -1,7 +1,7 @@
 """What every command line of this program shares, the window's and the benchmarks' alike: an
 argparse parser whose mistakes are one sentence, bounded whole-number flags, the exit codes,
 standard streams that cannot break a run (``protected_streams``), a check that an output file
-can be written before the work that makes it (``check_can_save``), and ``guarded``, which runs
+can be written before the work that makes it (``core.npzio.check_can_save``), and ``guarded``, which runs
 a command with all of that. Standard library only: importing it loads no Qt and not even NumPy.
 
 The streams. Python ignores SIGPIPE, so a write to a pipe whose reader has gone (``| head -1``)
@@ -26,8 +26,6 @@ import io
 import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
 from core.errors import UserError, one_sentence, whole_number
 
@@ -224,33 +222,3 @@ def interrupt_deferred(said: str = "interrupted"):
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt(said)
-
-
-# --- output files -----------------------------------------------------------------------------
-
-def check_can_save(path, what: str, error=UserError) -> None:
-    """Raise ``error`` with one sentence unless a file could be saved to ``path`` now: before
-    the work that makes it (training), so that the work is not lost to a bad name. ``path`` must
-    be a new name or a regular file (``core.npzio.check_output_path``: never a device such as
-    /dev/null, a FIFO, a folder or a symbolic link), and its folder must take the temporary file
-    the save will write first: one of that very name is made and removed at once, which checks
-    that the folder exists and is writable and that the names fit the system's limits (a name
-    of more than 255 bytes, a path of more than 4,096). A temporary that a kill leaves here is
-    removed by the next save, as a killed save's is."""
-    from core import npzio  # NumPy's; only when a command saves
-
-    path = Path(path)
-    npzio.check_output_path(path, what, error)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{npzio._stem(path.name)}.",
-                                         suffix=".tmp")
-    except FileNotFoundError:
-        raise error(f"cannot save {what} to '{path}': there is no folder '{folder}'") from None
-    except NotADirectoryError:
-        raise error(f"cannot save {what} to '{path}': '{folder}' is not a folder") from None
-    except OSError as exc:
-        raise error(f"cannot save {what} to '{path}': {exc.strerror or exc}") from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(temporary)

@@ -16,6 +16,7 @@ file is written over (``check_output_path``): never a device, a FIFO or a symbol
 """
 from __future__ import annotations
 
+import contextlib
 import lzma
 import math
 import os
@@ -268,6 +269,32 @@ def _read_header(f, member: str, where: str, error):
         raise error(f"cannot read {where}: array '{member[:-4]}' holds Python objects, which "
                     f"could run code when loaded; refused")
     return shape, fortran, dtype, header_len
+
+
+def check_can_save(path, what: str, error=UserError) -> None:
+    """Raise ``error`` with one sentence unless a file could be saved to ``path`` now: before
+    the work that makes it (training), so that the work is not lost to a bad name. ``path`` must
+    be a new name or a regular file (``check_output_path``: never a device such as
+    /dev/null, a FIFO, a folder or a symbolic link), and its folder must take the temporary file
+    the save will write first: one of that very name is made and removed at once, which checks
+    that the folder exists and is writable and that the names fit the system's limits (a name
+    of more than 255 bytes, a path of more than 4,096). A temporary that a kill leaves here is
+    removed by the next save, as a killed save's is."""
+    path = Path(path)
+    check_output_path(path, what, error)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{_stem(path.name)}.",
+                                         suffix=".tmp")
+    except FileNotFoundError:
+        raise error(f"cannot save {what} to '{path}': there is no folder '{folder}'") from None
+    except NotADirectoryError:
+        raise error(f"cannot save {what} to '{path}': '{folder}' is not a folder") from None
+    except OSError as exc:
+        raise error(f"cannot save {what} to '{path}': {exc.strerror or exc}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(temporary)
 
 
 def write_npz_atomically(path, arrays: dict[str, np.ndarray], what: str, error=UserError) -> None:

@@ -506,7 +506,7 @@ def test_the_bounds_are_those_of_the_windows_form():
 
 
 def test_check_can_save_leaves_nothing_behind(tmp_path):
-    from core.commandline import check_can_save
+    from core.npzio import check_can_save
     check_can_save(tmp_path / "new.npz", "the model")
     (tmp_path / "old.npz").write_bytes(b"x")
     check_can_save(tmp_path / "old.npz", "the model")
