@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import threading
 
@@ -96,7 +95,6 @@ GROUPS = 3  # of panels, repainted in turn while training: cost; weights; the re
 TOP_CACHE = 64
 AUGMENTED_SHOWN = 8  # training images in the strip of what the network is fed
 DATASET_KEY = "data/dataset"  # the settings' entry for the dataset last chosen in File ▸ Dataset
-MAX_COUNT = 2**53  # epochs or steps read from a model's metadata: more is not a count, it is damage
 
 
 def remembered_dataset(settings: QSettings) -> str:
@@ -1197,19 +1195,13 @@ class MainWindow(QMainWindow, ProbingWindow):
         net, meta, history = load_run(path)
         check_dataset(meta, self.data, path, self._dataset_remedy(meta) if remedy else "")
         where = f"model '{path}'"
-        saved = meta.get("config", {})
-        if not isinstance(saved, dict):
-            raise ModelFileError(f"cannot open {where} in the window: its metadata's config is "
-                                 f"not a JSON object")
-        config = _config_for(net, saved, self.form, where)
-        for name, why in checked_values(config.as_dict())[1].items():  # (its architecture, too)
+        # load_run checked the metadata by type (core.model_io.checked_meta): config is a dict
+        # of settings of their types, epochs and step whole numbers, test_accuracy in [0, 1]
+        config = _config_for(net, meta.get("config", {}), self.form, where)
+        for name, why in checked_values(config.as_dict())[1].items():  # what the form cannot hold
             raise ModelFileError(f"cannot open {where} in the window: its setting {name} {why}")
-        epochs, step = _count(meta, "epochs", where), _count(meta, "step", where)
+        epochs, step = meta.get("epochs", 0), meta.get("step", 0)
         accuracy = meta.get("test_accuracy")
-        if accuracy is not None and not (isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool)
-                                         and math.isfinite(accuracy) and 0 <= accuracy <= 1):
-            raise ModelFileError(f"cannot open {where} in the window: its metadata's test_accuracy "
-                                 f"must be a number from 0 to 1, got {_shown(accuracy)}")
         if accuracy is None:
             accuracy = history.epochs[-1].test_accuracy if history is not None and history.epochs else None
         return net, history, config, epochs, step, accuracy
@@ -1480,23 +1472,6 @@ class MainWindow(QMainWindow, ProbingWindow):
             self.trainer_process = None
         self._save_settings()
         super().closeEvent(event)
-
-
-def _count(meta: dict, key: str, where: str) -> int:
-    """The count ``key`` of a model's metadata: 0 if it has none, else a whole number from 0 to
-    MAX_COUNT, or ModelFileError naming ``where``."""
-    value = meta.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
-        return value
-    raise ModelFileError(f"cannot open {where} in the window: its metadata's {key} must be a whole "
-                         f"number from 0 to {MAX_COUNT}, got {_shown(value)}")
-
-
-def _shown(value, width: int = 40) -> str:
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _epochs(position: float) -> str:
