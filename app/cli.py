@@ -31,7 +31,7 @@ from core.commandline import (
     interrupt_deferred,
 )
 from core.compare import describe, settings, train_together
-from core.config import PRESETS, TrainConfig, preset
+from core.config import PRESETS, TrainConfig, check_epochs, preset
 from core.data import DATASETS, load_dataset, reads_digits, title
 from core.errors import ConfigError, UserError, whole_number
 from core.history import History, record
@@ -196,15 +196,19 @@ MAX_LIMIT = 10_000_000  # images: more than any dataset here holds (MNIST has 60
 def config_from_args(args) -> TrainConfig:
     changes = {field: getattr(args, flag) for flag, field in FLAGS_TO_CONFIG.items()
                if getattr(args, flag) is not None}
-    return preset(args.preset).replace(**changes)
+    config = preset(args.preset).replace(**changes)
+    check_epochs(config.epochs)
+    return config
 
 
 def _run_settings(text: str, which: str, **common) -> TrainConfig:
     """``core.compare.settings``, a refusal saying which run it is about: "B: epochs must be..."."""
     try:
-        return settings(text, **common)
+        config = settings(text, **common)
+        check_epochs(config.epochs)
     except ConfigError as exc:
         raise ConfigError(f"{which}: {exc}") from None
+    return config
 
 
 def load_data(args, dataset: str = "mnist"):

@@ -22,8 +22,8 @@ from PySide6.QtCore import QBuffer, QEventLoop, QIODevice, QTimer
 
 from app import timelapse
 from core.commandline import INTERRUPTED, USER_ERROR
-from core.config import MAX_EPOCHS
-from core.errors import UserError, whole_number
+from core.config import check_epochs
+from core.errors import UserError
 
 TIMEOUT_MS = 30 * 60 * 1000
 WAKE_MS = 100  # Python sees a signal only when it runs: a timer lets it, while Qt waits
@@ -137,8 +137,8 @@ def check_args(window, args) -> None:
     for path, what in ((args.screenshot, "the picture"), (args.timelapse, "the time-lapse")):
         if path:
             timelapse.check_writable(path, what)
-    if args.epochs is not None and args.epochs > MAX_EPOCHS:  # the form would clamp it quietly
-        raise UserError(f"--epochs must be at most {MAX_EPOCHS:,}, got {whole_number(args.epochs)}")
+    if args.epochs is not None:  # the form would clamp it quietly
+        check_epochs(args.epochs, "--epochs")
 
 
 def prepare(window, args, errors: list[str]) -> None:

@@ -13,8 +13,10 @@ from core.schedule import SCHEDULES
 N_INPUTS = 784  # one input per pixel of a 28x28 image
 N_CLASSES = 10  # one output per digit
 # Bounds of the whole-number settings beyond "at least 1" (or 0): what the window's form takes
-# (app.controls.LIMITS), so a model trained anywhere opens there; 10,000 epochs of 'fast' are
-# about 1.5 hours, and the seed is a 32-bit signed number, as Qt's spin boxes hold.
+# (app.controls.LIMITS), so a model trained anywhere opens there. The seed is a 32-bit signed
+# number, as Qt's spin boxes hold, and every TrainConfig is checked against it. MAX_EPOCHS bounds
+# what one command or one Train asks for (``check_epochs``), not a run's total, which grows with
+# every Train again (``Trainer.extend``); 10,000 epochs of 'fast' are about 1.5 hours.
 MAX_EPOCHS = 10_000
 MAX_SEED = 2**31 - 1
 
@@ -61,8 +63,6 @@ class TrainConfig:
             value = getattr(self, name)
             if value < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
-        if self.epochs > MAX_EPOCHS:
-            raise ConfigError(f"epochs must be at most {MAX_EPOCHS:,}, got {whole_number(self.epochs)}")
         if self.seed < 0:
             raise ConfigError(f"the seed must be at least 0, got {self.seed}")
         if self.seed > MAX_SEED:
@@ -95,6 +95,13 @@ def _augmentations() -> dict:
     from core.augment import AUGMENTATIONS  # imported when first asked for: "none" needs none
 
     return AUGMENTATIONS
+
+
+def check_epochs(epochs: int, what: str = "epochs") -> None:
+    """ConfigError unless ``epochs`` (asked for at once: a command's, a Train's) is at most
+    MAX_EPOCHS; ``what`` names them in the sentence ("--epochs", "B: epochs")."""
+    if epochs > MAX_EPOCHS:
+        raise ConfigError(f"{what} must be at most {MAX_EPOCHS:,}, got {whole_number(epochs)}")
 
 
 def check_learning_rate(lr: float) -> None:
