@@ -42,12 +42,13 @@ def train_together(trainers: list[Trainer], histories: list[History] | None = No
         yield i, report
 
 
-def settings(text: str, **common) -> TrainConfig:
-    """The settings of ``text``: a preset name, then optionally ':' and changes of its fields
-    separated by commas (``fast:lr=0.003,batch_size=64``; layer sizes as 784-100-10). The
-    ``common`` changes (epochs, seed) apply first, so the text's own win."""
+def settings(text: str, digits: bool = True, **common) -> TrainConfig:
+    """The settings of ``text``: a preset name (its variant for a dataset of digits or not:
+    ``core.config.presets``), then optionally ':' and changes of its fields separated by commas
+    (``fast:lr=0.003,batch_size=64``; layer sizes as 784-100-10). The ``common`` changes
+    (epochs, seed) apply first, so the text's own win."""
     name, _, changes = text.partition(":")
-    config = preset(name.strip()).replace(**common)
+    config = preset(name.strip(), digits).replace(**common)
     if not changes.strip():
         return config
     kinds = {f.name: f.type for f in dataclasses.fields(TrainConfig)}

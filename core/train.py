@@ -24,6 +24,7 @@ from core.config import TrainConfig, check_learning_rate
 from core.data import Dataset, one_hot
 from core.errors import ConfigError, TrainingDiverged
 from core.metrics import accuracy
+from core.mixup import mixup
 from core import schedule
 from core.network import Network, dropout_masks
 from core.optim import make_optimizer
@@ -69,7 +70,8 @@ class EpochReport:
     epochs: int
     step: int
     cost: float  # mean of the batch costs of this epoch
-    train_accuracy: float  # on the batches as they were trained, like Keras reports it
+    train_accuracy: float  # on the batches as they were trained, like Keras reports it (with
+    # mixup, against the label that weighs more in each blended image)
     test_accuracy: float
     test_cost: float
     seconds: float  # training and evaluation, without time spent paused
@@ -252,8 +254,8 @@ class Trainer:
         self.data = data
         self._check_batch_size(config)
         # Three generators from one seed: the initial weights, the shuffling, and the noise of
-        # training (dropout masks, augmentation). spawn(3)'s first two are spawn(2)'s, so runs
-        # without noise are the very runs of before.
+        # training (dropout masks, augmentation, mixup). spawn(3)'s first two are spawn(2)'s, so
+        # runs without noise are the very runs of before.
         init_seed, shuffle_seed, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
         self.config = config
         self.net = net if net is not None else Network.initialised(
@@ -262,7 +264,7 @@ class Trainer:
             raise ConfigError("the network given does not have the architecture of the settings")
         self.optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
         self.rng = np.random.default_rng(shuffle_seed)
-        self.noise = np.random.default_rng(noise_seed)  # drawn from only with dropout or augmentation
+        self.noise = np.random.default_rng(noise_seed)  # drawn from only with dropout, augmentation, mixup
         self.lr = config.lr  # eta: the schedule's scale (core.schedule); set_lr changes it
         self.schedule_start = 0.0  # the point (in epochs) this run's schedule started from
         self.epoch = 0  # epochs completed
@@ -362,7 +364,7 @@ class Trainer:
     def progress_fields(self) -> dict:
         """The numbers of ``state()`` that change from batch to batch: epochs and steps done,
         the learning rate and where its schedule started, the last test accuracy, the epoch in
-        progress (without its order), the noise generator (dropout, augmentation)."""
+        progress (without its order), the noise generator (dropout, augmentation, mixup)."""
         e = self._epoch
         return {"epoch": self.epoch, "step": self.step, "lr": self.lr,
                 "schedule_start": self.schedule_start, "test_accuracy": self.test_accuracy,
@@ -512,12 +514,15 @@ class Trainer:
                     x, labels = self._with_taught(x, labels)
                 deltas = [None] * self.net.n_layers if (self.step + 1) % flow_every == 0 else None
                 flow = None
+                targets, counted = one_hot(labels), labels  # what the accuracy counts
                 with np.errstate(over="ignore", invalid="ignore"):  # _update reports these
                     masks = None if cfg.dropout == 0 else dropout_masks(
                         self.net.sizes, len(x), cfg.dropout, self.noise, self.net.dtype)
+                    if cfg.mixup > 0:  # each image blended with another of the batch, targets too
+                        x, targets, counted = mixup(x, targets, labels, cfg.mixup, self.noise)
                     if ahead is not None and k + 1 < batches:  # all of batch k is drawn: draw k + 1's
                         ahead.start(data.x_train, e.order[(k + 1) * B:(k + 2) * B])
-                    cost, nabla_W, nabla_b, a_L = self.net.backprop(x, one_hot(labels), deltas, masks)
+                    cost, nabla_W, nabla_b, a_L = self.net.backprop(x, targets, deltas, masks)
                     if deltas is not None:  # sized before the optimiser reuses the gradients
                         flow = self._flow(nabla_W, deltas)
                     # may raise: still at batch k
@@ -527,7 +532,7 @@ class Trainer:
                         flow.flags.writeable = False
                 e.busy += time.perf_counter() - start
                 e.seen += len(labels)
-                e.correct += int((a_L.argmax(axis=1) == labels).sum())
+                e.correct += int((a_L.argmax(axis=1) == counted).sum())
                 e.cost_sum += cost * len(labels)
                 e.next_batch = k + 1
                 self.step += 1

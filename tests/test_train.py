@@ -289,7 +289,7 @@ def test_a_small_network_records_the_flow_of_every_kth_batch(small_mnist):
 
 # --- dropout, augmentation, and the noise generator ---------------------------------------------
 
-NOISY = dict(dropout=0.3, augment="affine", schedule="onecycle", warmup=0.2)
+NOISY = dict(dropout=0.3, augment="affine", schedule="onecycle", warmup=0.2, mixup=0.4)
 
 
 def test_the_noise_generator_leaves_the_runs_without_noise_as_they_were():
@@ -407,7 +407,7 @@ def test_a_state_from_before_the_noise_generator_still_restores(small_mnist):
     fields, arrays = trainer.state()
     old = {k: v for k, v in fields.items() if k not in ("noise", "schedule_start")}
     old["config"] = {k: v for k, v in fields["config"].items()
-                     if k not in ("dropout", "schedule", "warmup", "augment")}
+                     if k not in ("dropout", "schedule", "warmup", "augment", "mixup")}
     restored = Trainer.from_state(data, old, arrays)
     assert restored.config == config and restored.schedule_start == 0.0
     assert restored.noise.bit_generator.state == trainer.noise.bit_generator.state
