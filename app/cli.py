@@ -70,7 +70,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
                        "error and plain SGD; fast: 784-256-128-10 ReLU, softmax, cross-entropy, "
                        "Adam (default: fast); watch: the window's, fast learning slower with weight "
                        "decay; best: 784-800-800-10 with dropout, augmentation and a one-cycle "
-                       "schedule, 99%% in about 3.5 minutes")
+                       "schedule, 99%% in about 3.5 minutes; on a dataset that is not digits "
+                       "best adds mixup and trains 48 epochs, 91%% of Fashion-MNIST in about 6")
     train.add_argument("--layers", type=_sizes, help="layer sizes, e.g. 784,256,128,10")
     train.add_argument("--activation", dest="hidden", choices=HIDDEN_ACTIVATIONS,
                        help="activation of the hidden layers")
@@ -94,6 +95,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     train.add_argument("--augment", choices=tuple(AUGMENTATIONS), help="random changes to each "
                        "training image: none, auto (affine for digits, none for other datasets), "
                        "affine (shift, rotate, scale, shear), elastic (and bend)")
+    train.add_argument("--mixup", type=float, metavar="ALPHA", help="blend each training image "
+                       "and its target with another of the batch, by a weight drawn from "
+                       "Beta(ALPHA, ALPHA) for each batch (0: none; 0.4 in best for clothes)")
     _add_data_flags(train)
     train.add_argument("--out", default="brain.npz", help="where to save the model (default: brain.npz)")
 
@@ -187,24 +191,26 @@ FLAGS_TO_CONFIG = {"layers": "sizes", "hidden": "hidden", "output": "output", "l
                    "optimizer": "optimizer", "lr": "lr", "lr_decay": "lr_decay",
                    "momentum": "momentum", "weight_decay": "weight_decay",
                    "batch_size": "batch_size", "epochs": "epochs", "seed": "seed",
-                   "dropout": "dropout", "schedule": "schedule", "warmup": "warmup", "augment": "augment"}
+                   "dropout": "dropout", "schedule": "schedule", "warmup": "warmup", "augment": "augment",
+                   "mixup": "mixup"}
 
 
 MAX_LIMIT = 10_000_000  # images: more than any dataset here holds (MNIST has 60,000 and 10,000)
 
 
-def config_from_args(args) -> TrainConfig:
+def config_from_args(args, digits: bool = True) -> TrainConfig:
+    """The --preset (its variant for a dataset of digits or not) with the flags' changes."""
     changes = {field: getattr(args, flag) for flag, field in FLAGS_TO_CONFIG.items()
                if getattr(args, flag) is not None}
-    config = preset(args.preset).replace(**changes)
+    config = preset(args.preset, digits).replace(**changes)
     check_epochs(config.epochs)
     return config
 
 
-def _run_settings(text: str, which: str, **common) -> TrainConfig:
+def _run_settings(text: str, which: str, digits: bool = True, **common) -> TrainConfig:
     """``core.compare.settings``, a refusal saying which run it is about: "B: epochs must be..."."""
     try:
-        config = settings(text, **common)
+        config = settings(text, digits, **common)
         check_epochs(config.epochs)
     except ConfigError as exc:
         raise ConfigError(f"{which}: {exc}") from None
@@ -220,9 +226,10 @@ def load_data(args, dataset: str = "mnist"):
 
 
 def train(args) -> int:
-    config = config_from_args(args)
+    config_from_args(args)  # refused before the data is read, as a bad --out is
     check_can_save(args.out, "the model")  # before training: a bad --out must not cost the run
     data = load_data(args)
+    config = config_from_args(args, data.digits)  # 'best' differs for clothes
     trainer = Trainer(data, config)
     net = trainer.net
     print(f"training {'-'.join(map(str, net.sizes))} {net.hidden.name}/{net.output.name} "
@@ -262,11 +269,12 @@ def interrupted_training(trainer: Trainer, config: TrainConfig, outs) -> str:
 
 def _extras(config: TrainConfig) -> str:
     """The settings beyond the learning rate that are not off, in a few words: ', onecycle,
-    dropout 0.2, affine augmentation'."""
+    dropout 0.2, affine augmentation, mixup 0.4'."""
     words = [config.schedule] if config.schedule != "step" else []
     words += [f"warm-up {config.warmup:g} epochs"] if config.warmup else []
     words += [f"dropout {config.dropout:g}"] if config.dropout else []
     words += [f"{config.augment} augmentation"] if config.augment != "none" else []
+    words += [f"mixup {config.mixup:g}"] if config.mixup else []
     return "".join(f", {w}" for w in words)
 
 
@@ -460,10 +468,13 @@ def _grey_levels(path: str) -> np.ndarray:
 
 def compare(args) -> int:
     common = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs is not None else {})}
-    configs = [_run_settings(args.settings_a, "A", **common), _run_settings(args.settings_b, "B", **common)]
+    for which, text in (("A", args.settings_a), ("B", args.settings_b)):
+        _run_settings(text, which, **common)  # refused before the data is read
     for path in args.out or ():
         check_can_save(path, "the model")
     data = load_data(args)
+    configs = [_run_settings(text, which, data.digits, **common)  # 'best' differs for clothes
+               for which, text in (("A", args.settings_a), ("B", args.settings_b))]
     trainers = [Trainer(data, config) for config in configs]
     histories = [History(config.architecture, data.y_test) for config in configs]
     for name, config in zip("AB", configs):

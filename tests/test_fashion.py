@@ -206,6 +206,26 @@ def test_train_records_the_dataset_and_evaluate_prints_class_names(tmp_path, fas
     assert any(f"#0: {name} " in printed for name in FASHION)
 
 
+def test_best_on_clothes_is_their_own_recipe_and_a_flag_still_wins(tmp_path, fashion_folder, capsys):
+    """``--preset best`` on Fashion-MNIST trains 'best' for clothes (mixup, no affine moves),
+    on MNIST the digits' own; ``--mixup`` overrides either. The model file records the config."""
+    out = tmp_path / "f.npz"
+    small = ["--layers", "784,8,10", "--epochs", "1", "--batch-size", "20", "--out", str(out)]
+    assert cli(["train", "--dataset", "fashion", "--data", str(fashion_folder), "--preset", "best",
+                *small]) == 0
+    assert "mixup 0.4" in capsys.readouterr().out
+    config = load_model(out)[1]["config"]
+    assert config == preset("best", digits=False).replace(sizes=(784, 8, 10), epochs=1,
+                                                          batch_size=20).as_dict() | {"sizes": [784, 8, 10]}
+    assert cli(["train", "--dataset", "fashion", "--data", str(fashion_folder), "--preset", "best",
+                "--mixup", "0.2", *small]) == 0
+    assert load_model(out)[1]["config"]["mixup"] == 0.2 and "mixup 0.2" in capsys.readouterr().out
+    assert cli(["train", "--preset", "best", "--limit", "100", *small]) == 0
+    assert load_model(out)[1]["config"]["mixup"] == 0.0 and "mixup" not in capsys.readouterr().out
+    assert cli(["train", "--mixup", "-1", "--limit", "100", *small]) == 2
+    assert capsys.readouterr().err.strip().endswith("mixup's alpha must be a number from 0 to 100, got -1.0")
+
+
 def test_a_fashion_model_given_mnist_is_refused_in_one_sentence(tmp_path, capsys):
     model = fashion_model(tmp_path)
     mnist = write_npz(tmp_path / "mnist.npz", mnist_arrays(20, 20))
