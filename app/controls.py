@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app import help as texts
 from app import theme
 from core.augment import AUGMENTATIONS
-from core.config import MAX_EPOCHS, MAX_SEED, PRESETS, TrainConfig
+from core.config import MAX_EPOCHS, MAX_MIXUP, MAX_SEED, PRESETS, TrainConfig, presets
 from core.errors import ConfigError
 from core.network import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from core.optim import OPTIMIZERS
@@ -41,12 +41,14 @@ ROWS = {"sizes": ("layers", "Layers"), "lr": ("lr", "Learning rate"), "epochs": 
         "lr_decay": ("lr_decay", "LR decay / epoch"), "momentum": ("momentum", "Momentum"),
         "weight_decay": ("weight_decay", "Weight decay"), "batch_size": ("batch_size", "Batch size"),
         "seed": ("seed", "Seed"), "dropout": ("dropout", "Dropout"), "schedule": ("schedule", "LR schedule"),
-        "warmup": ("warmup", "Warm-up epochs"), "augment": ("augment", "Augmentation")}
+        "warmup": ("warmup", "Warm-up epochs"), "augment": ("augment", "Augmentation"),
+        "mixup": ("mixup", "Mixup alpha")}
 PENDING = "• "  # marks a row whose value is not yet the network's
 # What each number field holds, (lowest, highest): whole numbers for the int fields.
 LIMITS = {"lr": (1e-6, 100.0), "lr_decay": (0.01, 1.0), "momentum": (0.0, 0.999),
           "weight_decay": (0.0, 1.0), "batch_size": (1, 60000), "epochs": (1, MAX_EPOCHS),
-          "seed": (0, MAX_SEED), "dropout": (0.0, 0.95), "warmup": (0.0, 1000.0)}
+          "seed": (0, MAX_SEED), "dropout": (0.0, 0.95), "warmup": (0.0, 1000.0),
+          "mixup": (0.0, MAX_MIXUP)}
 WHOLE = ("batch_size", "epochs", "seed")
 CHOICES = {"hidden": tuple(HIDDEN_ACTIVATIONS), "output": tuple(OUTPUT_ACTIVATIONS), "loss": tuple(LOSSES),
            "optimizer": tuple(OPTIMIZERS), "schedule": tuple(SCHEDULES), "augment": tuple(AUGMENTATIONS)}
@@ -159,6 +161,8 @@ class SettingsForm(QWidget):
         self.schedule = _combo(SCHEDULES)
         self.warmup = _spin(QDoubleSpinBox(), *LIMITS["warmup"], decimals=2, step=0.5)
         self.augment = _combo(AUGMENTATIONS)
+        self.mixup = _spin(QDoubleSpinBox(), *LIMITS["mixup"], decimals=2, step=0.1)
+        self._presets = PRESETS  # those of the dataset's kind: set_digits
 
         form = QFormLayout(self)
         # Tight rows and no margin of its own (the dock's column has one): its rows must leave
@@ -179,7 +183,7 @@ class SettingsForm(QWidget):
         form.addRow(self.more_button)
         self._details = []
         for name in ("hidden", "output", "loss", "optimizer", "schedule", "lr_decay", "warmup", "momentum",
-                     "weight_decay", "dropout", "augment", "batch_size", "seed"):
+                     "weight_decay", "dropout", "augment", "mixup", "batch_size", "seed"):
             widget = getattr(self, ROWS[name][0])
             form.addRow(self._label(name, ROWS[name][1]), widget)
             self._details.append(widget)
@@ -190,8 +194,7 @@ class SettingsForm(QWidget):
         form.addRow(self.pending_note)
         self._form = form
         self.set_details_visible(True)
-        for i, (name, config) in enumerate(PRESETS.items()):
-            self.preset.setItemData(i, texts.preset_help(name, config), Qt.ToolTipRole)
+        self._describe_presets()
 
         self.set_config(PRESETS["watch"])
         self.preset.currentTextChanged.connect(self._apply_preset)
@@ -203,6 +206,22 @@ class SettingsForm(QWidget):
             signal.connect(self._mark_custom)
             if isinstance(widget, QAbstractSpinBox):
                 widget.installEventFilter(space)
+
+    def set_digits(self, digits: bool) -> None:
+        """Offer the presets of a dataset of digits or not (``core.config.presets``: 'best'
+        differs for clothes). A preset shown becomes that dataset's own, the seed kept; settings
+        of no preset stay as they are."""
+        old, self._presets = self._presets, presets(digits)
+        self._describe_presets()
+        name = self.preset.currentText()
+        if name in old and old[name] != self._presets[name]:
+            self.set_config(self._presets[name].replace(seed=self.seed.value()), name)
+        else:  # settings remembered from a run on clothes are their 'best' once clothes are here
+            self._name_preset()
+
+    def _describe_presets(self) -> None:
+        for i, (name, config) in enumerate(self._presets.items()):
+            self.preset.setItemData(i, texts.preset_help(name, config), Qt.ToolTipRole)
 
     def _label(self, name: str, text: str) -> QLabel:
         """A row's label, with the plain-words explanation of the setting on it and its field."""
@@ -237,7 +256,7 @@ class SettingsForm(QWidget):
 
     def set_details_visible(self, visible: bool) -> None:
         """Show or fold away the rows after Epochs (activations, loss, optimiser, schedule,
-        their constants, dropout, augmentation, batch size, seed)."""
+        their constants, dropout, augmentation, mixup, batch size, seed)."""
         for widget in self._details:
             self._form.setRowVisible(widget, visible)
         self._form.activate()  # the form's size at once, so a window sized next can be smaller
@@ -261,7 +280,7 @@ class SettingsForm(QWidget):
     def _fields(self):
         return (self.layers, self.hidden, self.output, self.loss, self.optimizer, self.lr,
                 self.lr_decay, self.momentum, self.weight_decay, self.batch_size, self.epochs,
-                self.seed, self.dropout, self.schedule, self.warmup, self.augment)
+                self.seed, self.dropout, self.schedule, self.warmup, self.augment, self.mixup)
 
     def config(self) -> TrainConfig:
         """The settings as a checked TrainConfig; ConfigError with one sentence if they are not."""
@@ -277,10 +296,11 @@ class SettingsForm(QWidget):
                            weight_decay=self.weight_decay.value(), batch_size=self.batch_size.value(),
                            epochs=self.epochs.value(), seed=self.seed.value(),
                            dropout=self.dropout.value(), schedule=self.schedule.currentText(),
-                           warmup=self.warmup.value(), augment=self.augment.currentText())
+                           warmup=self.warmup.value(), augment=self.augment.currentText(),
+                           mixup=self.mixup.value())
 
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
-        """Show ``config``; the preset picker shows the preset it is (epochs aside), else "custom".
+        """Show ``config``; the preset picker shows the preset it is (epochs and seed aside), else "custom".
         ConfigError, and the form unchanged, if a field cannot hold its value (``checked_values``:
         a config from outside the form is checked before it gets here)."""
         dropped = checked_values(config.as_dict())[1]
@@ -307,7 +327,8 @@ class SettingsForm(QWidget):
             self.schedule.setCurrentText(config.schedule)
             self.warmup.setValue(config.warmup)
             self.augment.setCurrentText(config.augment)
-            self.preset.setCurrentText(preset or _preset_of(config))
+            self.mixup.setValue(config.mixup)
+            self.preset.setCurrentText(preset or _preset_of(config, self._presets))
         finally:
             for widget in (*widgets, self.preset):
                 widget.blockSignals(False)
@@ -319,21 +340,26 @@ class SettingsForm(QWidget):
             widget.setEnabled(not training or widget is self.lr)
 
     def _apply_preset(self, name: str) -> None:
-        if name in PRESETS:
-            self.set_config(PRESETS[name], name)
+        """The preset chosen, from the seed the form has (the same start, another recipe)."""
+        if name in self._presets:
+            self.set_config(self._presets[name].replace(seed=self.seed.value()), name)
             self.edited.emit()
 
     def _mark_custom(self, *_):
         if not self.details_visible:
             self.more_button.setText(f"More settings ({self._summary()})")
+        self._name_preset()
+        self.edited.emit()
+
+    def _name_preset(self) -> None:
+        """The picker shows the preset the fields are, else "custom"."""
         try:
-            name = _preset_of(self.config())
+            name = _preset_of(self.config(), self._presets)
         except ConfigError:
             name = CUSTOM
         self.preset.blockSignals(True)
         self.preset.setCurrentText(name)
         self.preset.blockSignals(False)
-        self.edited.emit()
 
 
 class _SpaceCommits(QObject):
@@ -353,10 +379,12 @@ class _SpaceCommits(QObject):
         return False
 
 
-def _preset_of(config: TrainConfig) -> str:
-    """The preset whose network and training ``config`` is, however many epochs it asks for (how
-    long to train is not what makes a preset: 'classic' for 5 epochs is still 'classic')."""
-    return next((name for name, p in PRESETS.items() if p.replace(epochs=config.epochs) == config), CUSTOM)
+def _preset_of(config: TrainConfig, presets: dict[str, TrainConfig]) -> str:
+    """The preset of ``presets`` whose network and training ``config`` is, however many epochs it
+    asks for and from whichever seed (how long to train and from which random start are not what
+    makes a preset: 'classic' for 5 epochs from seed 3 is still 'classic')."""
+    return next((name for name, p in presets.items()
+                 if p.replace(epochs=config.epochs, seed=config.seed) == config), CUSTOM)
 
 
 def _combo(names) -> QComboBox:

@@ -203,7 +203,7 @@ class ProbingWindow:
         if config is None or self.data is None:
             return
         try:
-            other = preset(name).replace(seed=config.seed, epochs=config.epochs)
+            other = preset(name, self.data.digits).replace(seed=config.seed, epochs=config.epochs)
         except UserError as exc:
             self.show_error(str(exc))
             return

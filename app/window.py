@@ -336,6 +336,7 @@ class MainWindow(QMainWindow, ProbingWindow):
             if self.isVisible():
                 self.trainer_process.prestart()  # ahead of Train, so the first batch comes at once
         self._show_class_names(data)
+        self.form.set_digits(data.digits)  # before the new run, which takes the form's settings
         self._check_dataset_action(data.name)
         self.activations.set_dataset(data.x_test, data.y_test)
         self.layermap.set_dataset(data.x_test, data.y_test)
@@ -836,13 +837,14 @@ class MainWindow(QMainWindow, ProbingWindow):
             self.health.show_moment(self.view.moment)
 
     def _draw_augmented(self, config: TrainConfig) -> None:
-        """The strip of what the network is fed, with the augmentation the settings ask for."""
+        """The strip of what the network is fed, with the augmentation and mixup the settings ask for."""
         if self.data is None:
             return
-        key = (config.augment, config.seed, self.data.name, len(self.data.x_train))
+        key = (config.augment, config.mixup, config.seed, self.data.name, len(self.data.x_train))
         if self._drawn.get("augmented") != key:
             self.augmented.show_images(self.data.x_train[:AUGMENTED_SHOWN],
-                                       augmentation(config.augment, self.data.digits), config.seed)
+                                       augmentation(config.augment, self.data.digits), config.seed,
+                                       config.mixup)
             self._drawn["augmented"] = key
 
     def _flow_per_epoch(self) -> int:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QFontInfo, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox, QSpinBox
 
+from core.config import preset
 from tests.test_window import WAIT_MS, make_window
 
 
@@ -435,11 +436,15 @@ def test_every_shortcut_reaches_its_action_from_a_field(qtbot, window, monkeypat
 
 
 def test_a_preset_for_other_epochs_is_still_that_preset(window):
-    """Epochs say how long to train, not which network: the picker keeps its name; any other
-    setting makes it custom."""
+    """Epochs say how long to train and the seed from which start, not which network: the
+    picker keeps its name, and another preset chosen keeps the seed; any other setting makes
+    it custom."""
     form = window.form
     form.preset.setCurrentText("classic")
     form.epochs.setValue(3)
+    form.seed.setValue(5)
     assert form.preset.currentText() == "classic" and form.config().epochs == 3
+    form.preset.setCurrentText("fast")
+    assert form.config() == preset("fast").replace(seed=5)
     form.batch_size.setValue(11)
     assert form.preset.currentText() == "custom"

@@ -64,3 +64,23 @@ def test_with_augmentation_the_bottom_row_differs_and_is_seeded(strip):
     assert not np.array_equal(strip.augmented, first)
     strip.show_images(x, None)
     assert strip.caption.text() == NONE_CAPTION
+
+
+def test_with_mixup_each_tile_is_a_blend_of_two_by_the_share_the_caption_gives(strip):
+    """mixup after the augmentation, drawn from the same seeded generator: the bottom row is
+    lambda times each (augmented) image plus 1 - lambda times another of the row, lambda said
+    in the caption; without augmentation the blend is of the originals themselves."""
+    from core import mixup
+    x = _digits()
+    strip.show_images(x, None, rng_seed=5, alpha=0.4)
+    lam, partner = mixup.draw(K, 0.4, np.random.default_rng(5))
+    np.testing.assert_allclose(strip.augmented, lam * x + (1 - lam) * x[partner], rtol=1e-6)
+    text = strip.caption.text()
+    assert text.startswith("Top: training images as stored; below: as the network is fed them: blended")
+    assert f"here {lam:.0%} the image above, {1 - lam:.0%} another of the row" in text
+    rng = np.random.default_rng(6)
+    moved = augmentation("affine")(x, rng)
+    lam, partner = mixup.draw(K, 2.0, rng)
+    strip.show_images(x, augmentation("affine"), rng_seed=6, alpha=2.0)
+    np.testing.assert_allclose(strip.augmented, lam * moved + (1 - lam) * moved[partner], rtol=1e-6)
+    assert "rotation ±12°" in strip.caption.text() and ", then blended in pairs by mixup (α 2" in strip.caption.text()

@@ -214,3 +214,7 @@ def test_the_strip_shows_what_the_settings_feed_the_network(window):
     assert "rotation" in strip.caption.text()
     window.form.augment.setCurrentText("none")
     np.testing.assert_array_equal(strip.augmented, strip.originals)
+    window.form.mixup.setValue(0.4)  # blended in pairs: each tile is part of another
+    assert not np.array_equal(strip.augmented, strip.originals) and "mixup (α 0.4" in strip.caption.text()
+    window.form.mixup.setValue(0.0)
+    np.testing.assert_array_equal(strip.augmented, strip.originals)

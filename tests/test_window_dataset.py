@@ -176,6 +176,26 @@ def test_choosing_a_dataset_in_the_menu_makes_a_new_run_on_it(qtbot, tmp_path, m
     w.close()
 
 
+def test_best_becomes_the_recipe_for_clothes_when_fashion_is_chosen(qtbot, tmp_path, monkeypatch):
+    """'best' in the picker, then File ▸ Dataset ▸ Fashion-MNIST: the form and the new run are
+    'best' for clothes (mixup, the seed kept), and the strip shows the blends; back on MNIST,
+    the digits' own 'best'."""
+    from core.config import preset
+    monkeypatch.setattr(core.data, "load_dataset", lambda name, path=None, limit=None: synthetic(name))
+    w = make(qtbot, tmp_path, synthetic("mnist", seed=1))
+    w.form.preset.setCurrentText("best")
+    w.form.seed.setValue(4)
+    with qtbot.waitSignal(w.data_ready, timeout=WAIT_MS):
+        w.choose_dataset("fashion")
+    assert w.form.config() == preset("best", digits=False).replace(seed=4) == w.run.trainer.config
+    assert w.form.preset.currentText() == "best" and "mixup (α 0.4" in w.augmented.caption.text()
+    with qtbot.waitSignal(w.data_ready, timeout=WAIT_MS):
+        w.choose_dataset("mnist")
+    assert w.form.config() == preset("best").replace(seed=4) == w.run.trainer.config
+    assert "mixup" not in w.augmented.caption.text() and not w.errors
+    w.close()
+
+
 def test_a_dataset_that_cannot_be_read_leaves_the_window_as_it_was(qtbot, mnist_window, monkeypatch):
     """A dataset chosen that is not there: one sentence (why, and that the window goes on with
     the one it has), the same run, MNIST still checked and not remembered."""

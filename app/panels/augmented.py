@@ -1,7 +1,7 @@
 """What the network is fed: a strip of a few training images, each above its augmented copy
-(``core.augment``), with a caption naming the augmentation. The top row is the digit as stored,
-the bottom row what one training batch would make of it, so a person sees how far the
-transforms go.
+(``core.augment``) and, with mixup, blended with another of them (``core.mixup``), with a
+caption naming what was done. The top row is the image as stored, the bottom row what one
+training batch would make of it, so a person sees how far the transforms go.
 
 The panel draws what it is given (``show_images``); the augmentation itself runs in ``core``,
 on k images only (k = 8: well under a millisecond). Painted with QPainter, as the probe strip.
@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app import theme
+from core import mixup
 from core.augment import Augmentation
 
 SIDE = 28  # pixels of an MNIST image
@@ -23,16 +24,24 @@ GAP = 4  # pixels between tiles
 NONE_CAPTION = "No augmentation: the network sees the images as they are."
 
 
-def caption_of(augmentation: Augmentation | None) -> str:
-    """The augmentation in words, its non-zero ranges only."""
-    if augmentation is None or augmentation.identity:
+def caption_of(augmentation: Augmentation | None, alpha: float = 0.0, lam: float = 1.0) -> str:
+    """The augmentation in words, its non-zero ranges only, and mixup's alpha and the lambda
+    drawn for the strip."""
+    moved = augmentation is not None and not augmentation.identity
+    if not moved and not alpha:
         return NONE_CAPTION
-    a = augmentation
-    parts = [f"shift ±{a.shift:g} px" if a.shift else "", f"rotation ±{a.rotation:g}°" if a.rotation else "",
-             f"scale ±{a.scale:.0%}" if a.scale else "", f"shear ±{a.shear:g}" if a.shear else "",
-             f"elastic α {a.elastic_alpha:g} px, σ {a.elastic_sigma:g} px" if a.elastic_alpha else ""]
-    return "Top: training images as stored; below: as the network is fed them (" + \
-        ", ".join(p for p in parts if p) + ", drawn anew for every image of every batch)."
+    text = "Top: training images as stored; below: as the network is fed them"
+    if moved:
+        a = augmentation
+        parts = [f"shift ±{a.shift:g} px" if a.shift else "",
+                 f"rotation ±{a.rotation:g}°" if a.rotation else "",
+                 f"scale ±{a.scale:.0%}" if a.scale else "", f"shear ±{a.shear:g}" if a.shear else "",
+                 f"elastic α {a.elastic_alpha:g} px, σ {a.elastic_sigma:g} px" if a.elastic_alpha else ""]
+        text += " (" + ", ".join(p for p in parts if p) + ", drawn anew for every image of every batch)"
+    if alpha:
+        text += (f"{', then' if moved else ':'} blended in pairs by mixup (α {alpha:g}, a new share "
+                 f"every batch; here {lam:.0%} the image above, {1 - lam:.0%} another of the row)")
+    return text + "."
 
 
 def _tile(image: np.ndarray) -> QImage:
@@ -87,15 +96,19 @@ class AugmentedStrip(QWidget):
         column.addWidget(self.tiles)
         column.addWidget(self.caption)
 
-    def show_images(self, images: np.ndarray, augmentation: Augmentation | None, rng_seed: int = 0) -> None:
+    def show_images(self, images: np.ndarray, augmentation: Augmentation | None, rng_seed: int = 0,
+                    alpha: float = 0.0) -> None:
         """Draw ``images`` (k, 784) in [0, 1] above themselves augmented by ``augmentation``
-        with a generator seeded by ``rng_seed`` (the same seed, the same picture); without an
-        augmentation the bottom row repeats the top one."""
+        and then, if mixup's ``alpha`` is above 0, blended in pairs as a training batch is,
+        with a generator seeded by ``rng_seed`` (the same seed, the same picture); with
+        neither the bottom row repeats the top one."""
         originals = np.asarray(images, dtype=np.float32).reshape(-1, SIDE * SIDE)[:K]
-        if augmentation is None:
-            augmented = originals
-        else:
-            augmented = augmentation(originals, np.random.default_rng(rng_seed))
+        rng = np.random.default_rng(rng_seed)
+        augmented = originals if augmentation is None else augmentation(originals, rng)
+        lam = 1.0
+        if alpha:
+            lam, partner = mixup.draw(len(augmented), alpha, rng)
+            augmented = mixup.blend(augmented, lam, partner)
         self.originals, self.augmented = originals, augmented
         self.tiles.set_rows(originals, augmented)
-        self.caption.setText(caption_of(augmentation))
+        self.caption.setText(caption_of(augmentation, alpha, lam))
