@@ -142,7 +142,9 @@ PANELS = {
         "It should fall fast at first, then slowly.</p>"
         "<p><b>Accuracy</b> (bottom): the fraction of digits read right, training and test. A test "
         "curve that stops rising while training keeps rising means the network is learning its "
-        "training images by heart (overfitting).</p>"
+        "training images by heart (overfitting). With dropout, augmentation or mixup the "
+        "training figures are of the batches as changed (a blended image is counted right if "
+        "the class that weighs more in it is answered), so they can stay worse than the test's.</p>"
         "<p>Marks on the curve show where the learning rate was changed and where training was "
         "paused. The orange line is the moment the timeline shows. View → Loss along the way "
         "shows the cost on the straight line from the initial weights to the moment's.</p>"),
