@@ -290,3 +290,16 @@ def test_fast_learns_debians_fashion_mnist_from_5000_images():
     # 0.808 measured (seed 0, 0.8 s); all 60,000 and 15 epochs reach 0.896, chance is 0.10
     assert trainer.test_accuracy > 0.75
     assert json.dumps(dataset_meta(data))  # what train records is plain JSON
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's Fashion-MNIST is not installed "
+                    "(sudo apt-get install dataset-fashion-mnist; .ci/run installs it)")
+def test_fast_reaches_89_percent_of_fashion_mnist():
+    """The README's promise: ``train --dataset fashion --preset fast`` ends at 89% or more
+    (seeds 0-2 gave 0.8932, 0.8959, 0.8948); about 20 s on the whole of it. 'best' for clothes
+    (91%, six minutes) is measured by hand: the suite cannot afford it."""
+    trainer = Trainer(load_dataset("fashion", download=False), preset("fast"))
+    for _ in trainer.run():
+        pass
+    assert trainer.test_accuracy >= 0.89
