@@ -21,7 +21,8 @@ tabs**, the pad in front; a click on a neuron brings the inspector forward. Thos
 each is a close look at one thing (a neuron, a drawing) that a user turns to in turn, while the
 training form and the cost curve are both wanted at once while training runs (the settings and
 the progress) and the weights, the centre, stay in sight. There the training form also folds its less-used rows
-(activations, loss, optimiser constants, batch size, seed) behind "More settings", which keeps
+(activations, loss, optimiser and schedule constants, dropout, augmentation, mixup, batch size,
+seed) behind "More settings", which keeps
 the cost curve about 200 pixels taller. Any dock can be hidden (its title
 bar's close button, or the View menu), floated, moved, or tabbed with another; View → Reset
 layout puts them all back.
