@@ -81,7 +81,7 @@ class TrainConfig:
         if self.augment != "none" and self.augment not in _augmentations():
             raise ConfigError(f"unknown augmentation {self.augment!r}; "
                               f"choose one of {', '.join(_augmentations())}")
-        if not (_number(self.mixup) and 0.0 <= self.mixup <= MAX_MIXUP):
+        if not (finite_number(self.mixup) and 0.0 <= self.mixup <= MAX_MIXUP):
             raise ConfigError(f"mixup's alpha must be a number from 0 to {MAX_MIXUP:g}, got {self.mixup}")
 
     @property
@@ -97,7 +97,9 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _number(value) -> bool:
+def finite_number(value) -> bool:
+    """A finite int or float, not a bool: what a number setting (or a number read from a file,
+    ``core.model_io``, or handed over, ``core.train``) must be."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from core.config import N_CLASSES, N_INPUTS, TrainConfig
+from core.config import N_CLASSES, N_INPUTS, TrainConfig, finite_number
 from core.data import DATASETS, DIGITS, MAX_CLASS_NAME, Dataset, title
 from core.errors import ConfigError, ModelFileError, WrongDataset, one_sentence
 from core.history import History, holds_history
@@ -271,17 +271,17 @@ def checked_meta(stored: np.ndarray, fail) -> dict:
             if _whole(value) and value <= MAX_COUNT:
                 meta[key] = value
         elif key == "test_accuracy":
-            if _number(value) and 0.0 <= value <= 1.0:
+            if finite_number(value) and 0.0 <= value <= 1.0:
                 meta[key] = value
         elif key == "seconds":
-            if _number(value) and value >= 0.0:
+            if finite_number(value) and value >= 0.0:
                 meta[key] = value
         elif key == "config":
             if isinstance(value, dict):
                 meta[key] = _checked_config(value)
         elif isinstance(value, str):
             meta[key] = one_sentence(value, MAX_TEXT)
-        elif isinstance(value, bool) or _number(value):
+        elif isinstance(value, bool) or finite_number(value):
             meta[key] = value
     _trained_on(meta, fail)
     return meta
@@ -296,11 +296,6 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _number(value) -> bool:
-    """A finite int or float, not a bool (an int has at most MAX_DIGITS digits: _parse_int)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 # TrainConfig's settings by the type its annotation gives them: what a saved config's entries
 # must be to be kept (TrainConfig checks their values when the window builds one from them)
 _SETTING_TYPES = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
@@ -313,7 +308,7 @@ def _checked_config(config: dict) -> dict:
         if kind == "str":
             ok = isinstance(value, str) and 0 < len(value) <= MAX_CLASS_NAME and value.isprintable()
         elif kind == "float":
-            ok = _number(value)
+            ok = finite_number(value)
         elif kind == "int":
             ok = _whole(value)
         elif kind == "tuple[int, ...]":

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from core.config import TrainConfig, check_learning_rate
+from core.config import TrainConfig, check_learning_rate, finite_number
 from core.data import Dataset, one_hot
 from core.errors import ConfigError, TrainingDiverged
 from core.metrics import accuracy
@@ -135,10 +135,6 @@ class _Epoch:
 
 def _count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _AugmentAhead:
@@ -414,7 +410,7 @@ class Trainer:
             raise ValueError("the state's epoch and step must be whole numbers of at least 0")
         check_learning_rate(fields["lr"])
         accuracy_ = fields["test_accuracy"]
-        if accuracy_ is not None and not (_number(accuracy_) and 0.0 <= accuracy_ <= 1.0):
+        if accuracy_ is not None and not (finite_number(accuracy_) and 0.0 <= accuracy_ <= 1.0):
             raise ValueError(f"the state's test accuracy is {accuracy_!r}")
         optimizer = make_optimizer(config.optimizer, config.weight_decay, config.momentum)
         optimizer.load_state(fields["optimizer"], {k[len("optimizer."):]: a for k, a in arrays.items()
@@ -425,7 +421,7 @@ class Trainer:
         noise.bit_generator.state = (fields["noise"] if "noise" in fields else np.random.default_rng(
             np.random.SeedSequence(config.seed).spawn(3)[2]).bit_generator.state)
         schedule_start = fields.get("schedule_start", 0.0)
-        if not (_number(schedule_start) and 0.0 <= schedule_start <= config.epochs):
+        if not (finite_number(schedule_start) and 0.0 <= schedule_start <= config.epochs):
             raise ValueError(f"the state's schedule start is {schedule_start!r}")
         in_progress = fields["in_progress"]
         epoch = None
@@ -436,7 +432,7 @@ class Trainer:
                 raise ValueError(f"the state's order of the training set is not a shuffle of {n} images")
             numbers = {k: in_progress.get(k) for k in _Epoch.FIELDS}
             if not (all(_count(numbers[k]) for k in ("batch_size", "next_batch", "seen", "correct"))
-                    and all(_number(numbers[k]) for k in ("busy", "cost_sum"))
+                    and all(finite_number(numbers[k]) for k in ("busy", "cost_sum"))
                     and numbers["next_batch"] <= self.batches_per_epoch):  # all done: it evaluates next
                 raise ValueError(f"the state's epoch in progress is not valid: {in_progress}")
             epoch = _Epoch(np.array(order, dtype=np.int64), **numbers)
