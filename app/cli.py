@@ -468,13 +468,14 @@ def _grey_levels(path: str) -> np.ndarray:
 
 def compare(args) -> int:
     common = {"seed": args.seed, **({"epochs": args.epochs} if args.epochs is not None else {})}
-    for which, text in (("A", args.settings_a), ("B", args.settings_b)):
+    runs = (("A", args.settings_a), ("B", args.settings_b))
+    for which, text in runs:
         _run_settings(text, which, **common)  # refused before the data is read
     for path in args.out or ():
         check_can_save(path, "the model")
     data = load_data(args)
-    configs = [_run_settings(text, which, data.digits, **common)  # 'best' differs for clothes
-               for which, text in (("A", args.settings_a), ("B", args.settings_b))]
+    # again for the dataset read: 'best' differs for clothes
+    configs = [_run_settings(text, which, data.digits, **common) for which, text in runs]
     trainers = [Trainer(data, config) for config in configs]
     histories = [History(config.architecture, data.y_test) for config in configs]
     for name, config in zip("AB", configs):
